@@ -1,0 +1,10 @@
+"""Callbacks: sample grids, run summary, config in checkpoints."""
+
+from ganlab.callbacks.config_in_checkpoint import CONFIG_KEY, ConfigInCheckpoint
+from ganlab.callbacks.progress import GANProgressBar
+from ganlab.callbacks.sample_grid import SampleGrid, log_image
+from ganlab.callbacks.summary import RunSummary, write_summary
+
+__all__ = [
+    "CONFIG_KEY", "ConfigInCheckpoint", "GANProgressBar", "RunSummary", "SampleGrid", "log_image", "write_summary",
+]

@@ -1,0 +1,24 @@
+"""Lightning's rich progress bar, counting batches the way a GAN run has them."""
+
+from __future__ import annotations
+
+from lightning.pytorch.callbacks import RichProgressBar
+
+
+class GANProgressBar(RichProgressBar):
+    """Lightning derives the bar's length from ``max_steps``, which counts every optimizer
+    step; a GAN batch has ``1 + 1/n_critic`` of them, so the stock bar stopped half way."""
+
+    @property
+    def total_train_batches(self) -> int | float:
+        trainer = self.trainer
+        if trainer.max_epochs == -1 and trainer.max_steps > 0:
+            n = getattr(trainer.lightning_module, "n_critic", 1)
+            remaining = (trainer.max_steps - trainer.global_step) * n // (n + 1)
+            return min(trainer.num_training_batches, remaining)
+        return trainer.num_training_batches
+
+    def _get_train_description(self, current_epoch: int) -> str:
+        if self.trainer.max_epochs in (None, -1):  # unbounded epochs: no "/-2"
+            return f"Epoch {current_epoch}"
+        return super()._get_train_description(current_epoch)

@@ -1,0 +1,69 @@
+"""What every entry point shares: where the configs are, and how user errors are shown."""
+
+from __future__ import annotations
+
+import functools
+import logging
+import sys
+import warnings
+from pathlib import Path
+
+from hydra.core.hydra_config import HydraConfig
+from hydra.types import RunMode
+
+from ganlab.errors import GanlabError
+
+# conf/ sits at the repository root (an editable install, as `make install` does).
+CONF_DIR = str(Path(__file__).resolve().parents[2] / "conf")
+
+
+def quiet_library_noise() -> None:
+    """Hide messages that are noise for a ganlab user: Lightning's advert for its cloud
+    logger, the CSV logger's warning about the run directory Hydra already filled, and a
+    deprecation inside Lightning's own code."""
+    logging.getLogger("lightning.pytorch.utilities.rank_zero").addFilter(
+        lambda record: not str(record.msg).startswith("\N{ELECTRIC LIGHT BULB} Tip")
+    )
+    warnings.filterwarnings("ignore", message="Experiment logs directory .* exists and is not empty")
+    warnings.filterwarnings("ignore", message=r".*isinstance\(treespec, LeafSpec\)")
+
+
+def user_error(exc: BaseException) -> GanlabError | None:
+    """The GanlabError behind ``exc``, if any (Hydra's instantiate and Lightning wrap them)."""
+    seen = set()
+    while exc is not None and id(exc) not in seen:
+        if isinstance(exc, GanlabError):
+            return exc
+        seen.add(id(exc))
+        exc = exc.__cause__ or exc.__context__
+    return None
+
+
+def is_multirun() -> bool:
+    return HydraConfig.initialized() and HydraConfig.get().mode == RunMode.MULTIRUN
+
+
+def reports_user_errors(task):
+    """Print a user's mistake as one message instead of a traceback.
+
+    A single run then exits with status 1; in a sweep the job returns so that the remaining
+    jobs still run (its summary.json records the failure).
+    """
+
+    @functools.wraps(task)
+    def wrapper(*args, **kwargs):
+        try:
+            return task(*args, **kwargs)
+        except Exception as exc:
+            err = user_error(exc)
+            if err is None:
+                raise
+            # A DataLoader worker re-raises with the worker's traceback in the message;
+            # the user's part is the last line.
+            message = str(err).strip().splitlines()[-1] if "Original Traceback" in str(err) else str(err)
+            print(f"ganlab: error: {message}", file=sys.stderr)
+            if is_multirun():
+                return None
+            raise SystemExit(1) from None
+
+    return wrapper

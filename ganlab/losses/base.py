@@ -1,0 +1,33 @@
+"""The interface every adversarial loss implements (one file per loss next to this one)."""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+Terms = dict[str, torch.Tensor]
+
+
+class AdversarialLoss(nn.Module):
+    """Turns discriminator outputs into the D and G objectives.
+
+    ``d_loss`` returns the total to minimise and the named terms that make it up (logged as
+    ``train/<name>``); it receives the critic and the images too, for losses with penalties.
+    """
+
+    #: Losses whose penalty is per sample (WGAN-GP) set this False: BatchNorm would mix the
+    #: samples of a batch and make the penalty wrong, so the GAN module refuses that pairing.
+    allows_batchnorm_critic: bool = True
+
+    def d_loss(
+        self,
+        critic: nn.Module,
+        real: torch.Tensor,
+        fake: torch.Tensor,
+        d_real: torch.Tensor,
+        d_fake: torch.Tensor,
+    ) -> tuple[torch.Tensor, Terms]:
+        raise NotImplementedError
+
+    def g_loss(self, d_fake: torch.Tensor) -> torch.Tensor:
+        raise NotImplementedError

@@ -1,0 +1,5 @@
+"""Generator and discriminator architectures: plain ``nn.Module``s, no Lightning."""
+
+from ganlab.nets.dcgan import DCGANDiscriminator, DCGANGenerator
+
+__all__ = ["DCGANGenerator", "DCGANDiscriminator"]
