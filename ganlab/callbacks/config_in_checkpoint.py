@@ -13,7 +13,9 @@ class ConfigInCheckpoint(L.Callback):
     even after the run directory around it was moved or deleted."""
 
     def __init__(self, cfg: DictConfig):
-        self.cfg = OmegaConf.to_container(cfg, resolve=True)
+        # The experiment only: a composed config (tests, notebooks) also holds Hydra's own node.
+        experiment = OmegaConf.masked_copy(cfg, [key for key in cfg if key != "hydra"])
+        self.cfg = OmegaConf.to_container(experiment, resolve=True)
 
     def on_save_checkpoint(self, trainer, pl_module, checkpoint: dict) -> None:
         checkpoint[CONFIG_KEY] = self.cfg

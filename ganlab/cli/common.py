@@ -11,7 +11,9 @@ from pathlib import Path
 from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
 
-from ganlab.errors import GanlabError
+from omegaconf import DictConfig, OmegaConf
+
+from ganlab.errors import ConfigError, GanlabError
 
 # conf/ sits at the repository root (an editable install, as `make install` does).
 CONF_DIR = str(Path(__file__).resolve().parents[2] / "conf")
@@ -26,6 +28,15 @@ def quiet_library_noise() -> None:
     )
     warnings.filterwarnings("ignore", message="Experiment logs directory .* exists and is not empty")
     warnings.filterwarnings("ignore", message=r".*isinstance\(treespec, LeafSpec\)")
+
+
+def require_values(cfg: DictConfig) -> None:
+    """Name every mandatory ``???`` value left unset, before any work starts."""
+    missing = sorted(k for k in OmegaConf.missing_keys(cfg) if not k.startswith("hydra."))
+    if missing:
+        example = " ".join(f"{key}=..." for key in missing)
+        raise ConfigError(f"no value for {', '.join(missing)}: set it on the command line, "
+                          f"e.g. `{example}`.")
 
 
 def user_error(exc: BaseException) -> GanlabError | None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
 
@@ -13,7 +14,7 @@ from lightning.pytorch.loggers import CSVLogger
 from omegaconf import DictConfig
 
 from ganlab.callbacks import ConfigInCheckpoint, RunSummary, write_summary
-from ganlab.cli.common import CONF_DIR, quiet_library_noise, reports_user_errors, user_error
+from ganlab.cli.common import CONF_DIR, quiet_library_noise, reports_user_errors, require_values, user_error
 
 
 def run_info(cfg: DictConfig) -> dict:
@@ -53,13 +54,14 @@ def train(cfg: DictConfig) -> dict:
             import wandb
 
             wandb.finish()
-    return summary.summary(trainer, model, "interrupted" if trainer.interrupted else "completed")
+    return json.loads((out / "summary.json").read_text())
 
 
 @hydra.main(version_base="1.3", config_path=CONF_DIR, config_name="train")
 @reports_user_errors
 def main(cfg: DictConfig) -> None:
     quiet_library_noise()
+    require_values(cfg)
     train(cfg)
 
 

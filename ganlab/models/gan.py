@@ -110,7 +110,7 @@ class GAN(L.LightningModule):
         d_loss, terms = self.loss.d_loss(self.discriminator, real, fake.detach(), d_real, d_fake)
         norm_d = self._update(opt_d, d_loss, self.discriminator, self.grad_clip_d)
         self.d_steps += 1
-        self.images_seen += real.shape[0]
+        self.images_seen += real.shape[0] * self.trainer.world_size  # all ranks together
         logs = {
             "train/d_loss": d_loss,
             "train/d_real": d_real.mean(),

@@ -28,7 +28,7 @@ def stages(image_size: int) -> tuple[int, int]:
     s0, k = image_size, 0
     while s0 % 2 == 0 and s0 > 7:
         s0, k = s0 // 2, k + 1
-    if k < 1 or s0 < 3:
+    if k < 1 or not 3 <= s0 <= 7:
         raise ConfigError(
             f"DCGAN cannot build {image_size}x{image_size} images: the size must be s0 * 2**k "
             "with 3 <= s0 <= 7 and k >= 1 (e.g. 28, 32, 64, 128). Set data.image_size."

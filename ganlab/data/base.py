@@ -1,0 +1,145 @@
+"""The datamodule every ganlab dataset builds on, and the shared image-to-tensor steps."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import ClassVar
+
+import lightning as L
+import torch
+from PIL import Image
+from torch.utils.data import DataLoader, Dataset
+from torchvision.transforms import v2
+
+from ganlab.errors import ConfigError, DatasetError
+
+SPLITS = ("train", "val", "test")
+
+
+class ToMode:
+    """Convert a PIL image to "RGB" or "L" (a class, not a lambda, so workers can pickle it)."""
+
+    def __init__(self, mode: str) -> None:
+        self.mode = mode
+
+    def __call__(self, img: Image.Image) -> Image.Image:
+        # Palette images with a transparent colour warn when converted straight to RGB.
+        if img.mode == "P" and "transparency" in img.info:
+            img = img.convert("RGBA")
+        return img if img.mode == self.mode else img.convert(self.mode)
+
+
+def to_model_range(channels: int) -> list:
+    """PIL image -> float32 C x H x W tensor in [-1, 1], the range every generator outputs."""
+    return [
+        ToMode("L" if channels == 1 else "RGB"),
+        v2.PILToTensor(),
+        v2.ToDtype(torch.float32, scale=True),
+        v2.Normalize([0.5] * channels, [0.5] * channels),
+    ]
+
+
+class TensorImageDataset(Dataset):
+    """uint8 N x C x S x S images (and labels) in memory; items are ([-1, 1] float image, int)."""
+
+    def __init__(self, images: torch.Tensor, labels: torch.Tensor) -> None:
+        self.images = images
+        self.labels = labels
+
+    def __len__(self) -> int:
+        return len(self.images)
+
+    def __getitem__(self, index: int) -> tuple[torch.Tensor, int]:
+        return self.images[index].float() / 127.5 - 1, int(self.labels[index])
+
+
+def check_positive(name: str, value: int, minimum: int = 1) -> int:
+    """Return `value` as an int, or raise a ConfigError naming the `data.<name>` key."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        raise ConfigError(f"data.{name} must be an integer >= {minimum}, got {value!r}.")
+    return value
+
+
+class ImageDataModule(L.LightningDataModule):
+    """Base datamodule: items are `(image, target)`, image a float32 C x S x S tensor in [-1, 1].
+
+    Subclasses implement `make_dataset(split)`. Only `train_dataloader` is defined, so Lightning
+    runs no validation loop; evaluation code calls `dataloader("val" | "test")` itself.
+    `split_aliases` maps a split a dataset lacks onto one it has (built once, shared).
+    """
+
+    split_aliases: ClassVar[dict[str, str]] = {}
+
+    def __init__(
+        self,
+        root: str | Path,
+        image_size: int,
+        channels: int,
+        batch_size: int = 64,
+        num_workers: int = 0,
+        pin_memory: bool | None = None,
+        persistent_workers: bool = True,
+        drop_last: bool = True,
+    ) -> None:
+        super().__init__()
+        self.root = Path(root).expanduser()
+        self.image_size = check_positive("image_size", image_size)
+        self.channels = check_positive("channels", channels)
+        self.batch_size = check_positive("batch_size", batch_size)
+        self.num_workers = check_positive("num_workers", num_workers, minimum=0)
+        # Pinned memory only helps host-to-GPU copies; on a CPU-only machine it warns and costs.
+        self.pin_memory = torch.cuda.is_available() if pin_memory is None else bool(pin_memory)
+        self.persistent_workers = bool(persistent_workers)
+        self.drop_last = bool(drop_last)
+        self.train_set: Dataset | None = None
+        self._datasets: dict[str, Dataset] = {}
+
+    def make_dataset(self, split: str) -> Dataset:
+        """Build the dataset for `split` ("train", "val" or "test")."""
+        raise NotImplementedError
+
+    def get_dataset(self, split: str) -> Dataset:
+        """The dataset for `split`, built on first use and cached."""
+        if split not in SPLITS:
+            raise ConfigError(f"Unknown split {split!r}; choose one of {', '.join(SPLITS)}.")
+        split = self.split_aliases.get(split, split)
+        if split not in self._datasets:
+            self._datasets[split] = self.make_dataset(split)
+        return self._datasets[split]
+
+    def setup(self, stage: str | None = None) -> None:
+        if self.train_set is None:
+            self.train_set = self.get_dataset("train")
+
+    def dataloader(
+        self,
+        split: str,
+        shuffle: bool = False,
+        batch_size: int | None = None,
+        drop_last: bool = False,
+    ) -> DataLoader:
+        """A DataLoader over `split` with the configured workers (for evaluation code)."""
+        dataset = self.get_dataset(split)
+        batch_size = self.batch_size if batch_size is None else batch_size
+        if len(dataset) == 0:
+            raise DatasetError(f"The {split} split of the data in {self.root} has no images.")
+        if drop_last and len(dataset) < batch_size:
+            # Otherwise the loader is empty and training "finishes" without a single step.
+            raise ConfigError(
+                f"The {split} set has {len(dataset)} images, fewer than data.batch_size="
+                f"{batch_size}, so drop_last leaves no batch; lower data.batch_size."
+            )
+        workers = self.num_workers
+        return DataLoader(
+            dataset,
+            batch_size=batch_size,
+            shuffle=shuffle,
+            drop_last=drop_last,
+            num_workers=workers,
+            pin_memory=self.pin_memory,
+            persistent_workers=self.persistent_workers and workers > 0,
+        )
+
+    def train_dataloader(self) -> DataLoader:
+        self.setup("fit")
+        return self.dataloader("train", shuffle=True, drop_last=self.drop_last)

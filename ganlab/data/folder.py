@@ -1,0 +1,154 @@
+"""Any folder of images (searched recursively), checked once so a bad file fails at setup."""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import ClassVar
+
+from PIL import Image, ImageFile
+from rich.progress import track
+from torch.utils.data import Dataset
+from torchvision.transforms import v2
+
+from ganlab.data.base import ImageDataModule, to_model_range
+from ganlab.errors import ConfigError, DatasetError
+
+EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff")
+ON_BAD_IMAGE = ("error", "skip")
+PROGRESS_MIN_FILES = 500  # below this the check takes a moment and a bar would only flicker
+SHOW_BAD = 20
+
+
+def find_images(root: Path, extensions: Sequence[str]) -> list[Path]:
+    """Image files under `root`, sorted; hidden files and folders (".DS_Store", "._x.jpg") skipped."""
+    exts = {e.lower() if e.startswith(".") else f".{e.lower()}" for e in extensions}
+    return sorted(
+        p
+        for p in root.rglob("*")
+        if p.suffix.lower() in exts
+        and p.is_file()
+        and not any(part.startswith(".") for part in p.relative_to(root).parts)
+    )
+
+
+def image_error(path: Path) -> str | None:
+    """Why `path` cannot be fully decoded, or None if it can."""
+    try:
+        with Image.open(path) as img:
+            img.load()
+    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as e:
+        return f"{type(e).__name__}: {e}"
+    return None
+
+
+def check_images(paths: list[Path]) -> dict[Path, str]:
+    """Decode every image once; map each unreadable or truncated one to the reason."""
+    truncated_ok = ImageFile.LOAD_TRUNCATED_IMAGES
+    # Someone may have set this globally; then PIL pads a truncated image and calls it fine.
+    ImageFile.LOAD_TRUNCATED_IMAGES = False
+    try:
+        # PIL releases the GIL while decoding, so threads use every core.
+        with ThreadPoolExecutor() as pool:
+            reasons = pool.map(image_error, paths)
+            if len(paths) >= PROGRESS_MIN_FILES:
+                reasons = track(reasons, total=len(paths), description="Checking images")
+            return {p: r for p, r in zip(paths, reasons) if r is not None}
+    finally:
+        ImageFile.LOAD_TRUNCATED_IMAGES = truncated_ok
+
+
+class ImageFileDataset(Dataset):
+    """Images at `paths`; items are (transform(image), 0)."""
+
+    def __init__(self, paths: list[Path], transform) -> None:
+        self.paths = paths
+        self.transform = transform
+
+    def __len__(self) -> int:
+        return len(self.paths)
+
+    def __getitem__(self, index: int):
+        path = self.paths[index]
+        try:
+            with Image.open(path) as img:
+                image = self.transform(img)
+        except Exception as e:
+            raise DatasetError(
+                f"Cannot read image {path} ({e}); remove it, or keep data.check_images=true "
+                "to find every bad file at setup."
+            ) from e
+        return image, 0
+
+
+class FolderDataModule(ImageDataModule):
+    """Every image under `root` (recursively): resize the short side, centre-crop to a square.
+
+    There are no splits: "train", "val" and "test" are all the same set of images.
+    """
+
+    split_aliases: ClassVar[dict[str, str]] = {"val": "train", "test": "train"}
+
+    def __init__(
+        self,
+        root: str | Path,
+        image_size: int = 64,
+        channels: int = 3,
+        extensions: Sequence[str] = EXTENSIONS,
+        check_images: bool = True,
+        on_bad_image: str = "error",
+        num_workers: int = 2,  # image decoding is the bottleneck
+        **loader_kwargs,
+    ) -> None:
+        if channels not in (1, 3):
+            raise ConfigError(f"data.channels must be 1 or 3, got {channels!r}.")
+        if on_bad_image not in ON_BAD_IMAGE:
+            raise ConfigError(
+                f"data.on_bad_image={on_bad_image!r} is not a choice; use one of "
+                f"{', '.join(ON_BAD_IMAGE)}."
+            )
+        super().__init__(root, image_size, channels, num_workers=num_workers, **loader_kwargs)
+        self.extensions = tuple(str(e) for e in extensions)  # Hydra passes a ListConfig
+        self.check_images = bool(check_images)
+        self.on_bad_image = on_bad_image
+        self.transform = v2.Compose(
+            [
+                v2.Resize(image_size, antialias=True),
+                v2.CenterCrop(image_size),
+                *to_model_range(channels),
+            ]
+        )
+
+    def make_dataset(self, split: str) -> Dataset:
+        if not self.root.is_dir():
+            raise DatasetError(f"Image folder {self.root} does not exist; set data.root=DIR.")
+        paths = find_images(self.root, self.extensions)
+        if not paths:
+            raise DatasetError(
+                f"No images in {self.root} (searched recursively for "
+                f"{', '.join(self.extensions)}); set data.root to a folder of images."
+            )
+        if self.check_images:
+            paths = self._drop_bad(paths, check_images(paths))
+        return ImageFileDataset(paths, self.transform)
+
+    def _drop_bad(self, paths: list[Path], bad: dict[Path, str]) -> list[Path]:
+        if not bad:
+            return paths
+        if self.on_bad_image == "skip":
+            warnings.warn(
+                f"Skipping {len(bad)} unreadable image(s) of {len(paths)} in {self.root}.",
+                stacklevel=2,
+            )
+            kept = [p for p in paths if p not in bad]
+            if not kept:
+                raise DatasetError(f"None of the {len(paths)} images in {self.root} is readable.")
+            return kept
+        listed = "\n".join(f"  {p} ({why})" for p, why in list(bad.items())[:SHOW_BAD])
+        more = f"\n  ... and {len(bad) - SHOW_BAD} more" if len(bad) > SHOW_BAD else ""
+        raise DatasetError(
+            f"{len(bad)} of {len(paths)} images in {self.root} cannot be read:\n{listed}{more}\n"
+            "Remove them, or set data.on_bad_image=skip to train without them."
+        )

@@ -1,0 +1,63 @@
+"""Shared fixtures: compose ganlab's real configs and run them with tiny settings."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from hydra import compose, initialize_config_dir
+from hydra.core.hydra_config import HydraConfig
+from omegaconf import DictConfig
+
+from ganlab.cli.common import CONF_DIR
+from ganlab.cli.train import train
+
+# Small nets and batches: a run of a few iterations takes about a second on a CPU.
+TINY = [
+    "model.generator.nz=16", "model.generator.ngf=8", "model.discriminator.ndf=8",
+    "data.batch_size=8", "logger=none", "~callbacks.progress_bar",
+    "callbacks.sample_grid.n=16", "callbacks.sample_grid.nrow=4",
+    "trainer.enable_model_summary=false", "trainer.log_every_n_steps=1",
+]
+
+
+@pytest.fixture(scope="session")
+def data_dir(tmp_path_factory) -> Path:
+    """One data root per test session (the bundled MNIST is extracted there once)."""
+    return tmp_path_factory.mktemp("data")
+
+
+def compose_train(out: Path, overrides: list[str], data_dir: Path | None = None) -> DictConfig:
+    """The experiment ganlab-train would run with these overrides, writing into ``out``."""
+    extra = [f"paths.output_dir={out}"]
+    if data_dir is not None and not any(o.startswith("data.root=") for o in overrides):
+        extra.append(f"data.root={data_dir}")
+    with initialize_config_dir(CONF_DIR, version_base="1.3"):
+        cfg = compose("train", overrides=[*overrides, *extra], return_hydra_config=True)
+    HydraConfig.instance().set_config(cfg)  # for ${hydra:...} and the choices in summary.json
+    return cfg
+
+
+@pytest.fixture
+def run_train(tmp_path, data_dir):
+    """Train in this process: ``run_train("loss=ls", max_iters=3, name="a") -> (summary, dir)``."""
+
+    def _run(*overrides: str, max_iters: int = 3, name: str = "run", tiny: bool = True):
+        out = tmp_path / name
+        cfg = compose_train(out, [*(TINY if tiny else []), f"max_iters={max_iters}", *overrides],
+                            data_dir)
+        return train(cfg), out
+
+    return _run
+
+
+def run_cli(name: str, *args: str, cwd: Path, env: dict | None = None, timeout: int = 600):
+    """Run ``ganlab-<name>`` as a user would (a new process); returns CompletedProcess."""
+    return subprocess.run(
+        [sys.executable, "-m", f"ganlab.cli.{name}", *args],
+        cwd=cwd, capture_output=True, text=True, timeout=timeout,
+        env={**os.environ, "HYDRA_FULL_ERROR": "0", **(env or {})},
+    )

@@ -1,0 +1,154 @@
+"""FolderDataModule: recursive discovery, mode/size handling, and bad-image detection."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from PIL import ImageFile
+
+from ganlab.data import FolderDataModule
+from ganlab.errors import ConfigError, DatasetError
+
+
+@pytest.fixture
+def folder(tmp_path, make_image):
+    """5 good images of mixed formats, modes and sizes in nested folders, plus files to ignore."""
+    root = tmp_path / "images"
+    make_image(root / "a" / "rgba.png", "RGBA", (50, 80))
+    make_image(root / "a" / "b" / "photo.JPG", "RGB", (100, 60), "JPEG")
+    make_image(root / "gray.png", "L", (64, 64))
+    make_image(root / "c" / "palette.png", "P", (70, 70))
+    make_image(root / "c" / "d" / "e" / "tiny.jpeg", "RGB", (20, 30), "JPEG")
+    (root / "notes.txt").write_text("not an image extension: ignored")
+    make_image(root / ".thumbs" / "hidden.png", "RGB", (8, 8))  # hidden folder: ignored
+    return root
+
+
+def test_finds_images_recursively_sorted(folder):
+    dm = FolderDataModule(folder)
+    dm.setup("fit")
+    relative = [p.relative_to(folder).as_posix() for p in dm.train_set.paths]
+    assert relative == [
+        "a/b/photo.JPG",
+        "a/rgba.png",
+        "c/d/e/tiny.jpeg",
+        "c/palette.png",
+        "gray.png",
+    ]
+
+
+@pytest.mark.parametrize("channels", [3, 1])
+def test_every_mode_and_size_becomes_a_square_in_range(folder, channels):
+    dm = FolderDataModule(folder, channels=channels)
+    dm.setup("fit")
+    for i in range(len(dm.train_set)):
+        image, target = dm.train_set[i]
+        assert image.shape == (channels, 64, 64) and image.dtype == torch.float32
+        assert image.min() >= -1 and image.max() <= 1 and target == 0
+
+
+def test_no_splits_and_loader_drops_last(folder):
+    dm = FolderDataModule(folder, image_size=16, batch_size=2, num_workers=0)
+    assert dm.get_dataset("val") is dm.get_dataset("test") is dm.get_dataset("train")
+    batches = list(dm.train_dataloader())
+    assert [tuple(x.shape) for x, _ in batches] == [(2, 3, 16, 16)] * 2  # 5 // 2, rest dropped
+    assert torch.equal(batches[0][1], torch.zeros(2, dtype=torch.int64))
+
+
+def test_extensions_filter_case_insensitively(folder):
+    dm = FolderDataModule(folder, extensions=[".PNG"])  # a list, as Hydra passes it
+    assert len(dm.get_dataset("train")) == 3
+
+
+def test_bad_images_listed_in_one_error(folder, make_truncated_jpeg):
+    truncated = make_truncated_jpeg(folder / "a" / "cut.jpg")
+    fake = folder / "c" / "fake.png"
+    fake.write_bytes(b"this is text, not a PNG")
+    with pytest.raises(DatasetError, match="2 of 7 images") as err:
+        FolderDataModule(folder).setup("fit")
+    message = str(err.value)
+    assert str(truncated) in message and str(fake) in message
+    assert "data.on_bad_image=skip" in message
+
+
+def test_skip_drops_bad_images_with_a_warning(folder, make_truncated_jpeg):
+    make_truncated_jpeg(folder / "cut.jpg")
+    (folder / "fake.png").write_bytes(b"\x00" * 64)
+    dm = FolderDataModule(folder, on_bad_image="skip")
+    with pytest.warns(UserWarning, match="Skipping 2 unreadable image"):
+        dm.setup("fit")
+    assert len(dm.train_set) == 5
+    assert all(dm.train_set[i][0].shape == (3, 64, 64) for i in range(5))
+
+
+def test_check_ignores_global_truncated_setting(folder, make_truncated_jpeg, monkeypatch):
+    monkeypatch.setattr(ImageFile, "LOAD_TRUNCATED_IMAGES", True)
+    make_truncated_jpeg(folder / "cut.jpg")
+    with pytest.raises(DatasetError, match="cut.jpg"):
+        FolderDataModule(folder).setup("fit")
+    assert ImageFile.LOAD_TRUNCATED_IMAGES is True  # restored
+
+
+def test_many_bad_images_are_summarised(tmp_path, make_image):
+    make_image(tmp_path / "ok.png", "RGB", (8, 8))
+    for i in range(23):
+        (tmp_path / f"bad{i:02d}.png").write_bytes(b"x")
+    with pytest.raises(DatasetError) as err:
+        FolderDataModule(tmp_path).setup("fit")
+    message = str(err.value)
+    assert "bad19.png" in message and "bad20.png" not in message
+    assert "... and 3 more" in message
+
+
+def test_unchecked_bad_image_fails_with_its_path(folder):
+    fake = folder / "fake.png"
+    fake.write_bytes(b"text")
+    dm = FolderDataModule(folder, check_images=False)
+    dm.setup("fit")
+    index = [p.name for p in dm.train_set.paths].index("fake.png")
+    with pytest.raises(DatasetError, match="Cannot read image") as err:
+        dm.train_set[index]
+    assert str(fake) in str(err.value)
+
+
+def test_empty_and_missing_folders(tmp_path):
+    (tmp_path / "empty" / "sub").mkdir(parents=True)
+    (tmp_path / "empty" / "sub" / "readme.txt").write_text("no images here")
+    with pytest.raises(DatasetError, match="No images in .*empty"):
+        FolderDataModule(tmp_path / "empty").setup("fit")
+    with pytest.raises(DatasetError, match="does not exist; set data.root"):
+        FolderDataModule(tmp_path / "nowhere").setup("fit")
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        (
+            {"on_bad_image": "ignore"},
+            "data.on_bad_image='ignore' is not a choice; use one of error, skip",
+        ),
+        ({"channels": 2}, "data.channels must be 1 or 3"),
+    ],
+)
+def test_bad_arguments(tmp_path, kwargs, match):
+    with pytest.raises(ConfigError, match=match):
+        FolderDataModule(tmp_path, **kwargs)
+
+
+def test_progress_bar_path_finds_the_same_bad_files(folder, monkeypatch):
+    import ganlab.data.folder as folder_mod
+
+    monkeypatch.setattr(folder_mod, "PROGRESS_MIN_FILES", 1)  # normally only for big folders
+    (folder / "fake.png").write_bytes(b"x")
+    dm = FolderDataModule(folder, on_bad_image="skip")
+    with pytest.warns(UserWarning, match="Skipping 1 unreadable image"):
+        dm.setup("fit")
+    assert len(dm.train_set) == 5
+
+
+def test_config_matches_constructor(config_vs_signature):
+    target, conf, defaults = config_vs_signature("folder")
+    assert target == "ganlab.data.FolderDataModule"
+    assert conf.pop("root") == "???"
+    defaults.pop("root")
+    assert conf == defaults  # every argument is a key, with the same default

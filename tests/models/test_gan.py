@@ -1,0 +1,106 @@
+"""The GAN module's update rule, observed through Lightning's optimizer-step hook."""
+
+import lightning as L
+import pytest
+import torch
+from torch.utils.data import DataLoader, TensorDataset
+
+from ganlab.errors import ConfigError
+from ganlab.losses import JSLoss, WGANGPLoss
+from ganlab.models import GAN
+from ganlab.nets import DCGANDiscriminator, DCGANGenerator
+
+
+def make_gan(loss=None, norm="batch", **kwargs):
+    adam = lambda params: torch.optim.Adam(params, lr=1e-3, betas=(0.5, 0.999))  # noqa: E731
+    return GAN(DCGANGenerator(28, 1, nz=8, ngf=4), DCGANDiscriminator(28, 1, ndf=4, norm=norm),
+               loss or JSLoss(), adam, adam, **kwargs)
+
+
+class StepRecorder(L.Callback):
+    """Before each optimizer step: which net it updates, its grad norm, and all parameters."""
+
+    def __init__(self):
+        self.steps = []
+
+    def on_before_optimizer_step(self, trainer, module, optimizer):
+        first = optimizer.param_groups[0]["params"][0]
+        net = "g" if any(first is p for p in module.generator.parameters()) else "d"
+        grads = [p.grad for p in optimizer.param_groups[0]["params"] if p.grad is not None]
+        self.steps.append({
+            "net": net,
+            "grad_norm": torch.nn.utils.get_total_norm(grads).item(),
+            "g": [p.detach().clone() for p in module.generator.parameters()],
+            "d": [p.detach().clone() for p in module.discriminator.parameters()],
+        })
+
+
+def fit(model, iters, batches=64):
+    torch.manual_seed(0)
+    data = DataLoader(TensorDataset(torch.rand(batches * 4, 1, 28, 28) * 2 - 1), batch_size=4)
+    recorder = StepRecorder()
+    trainer = L.Trainer(max_steps=iters * (model.n_critic + 1), callbacks=[recorder], logger=False,
+                        enable_checkpointing=False, enable_progress_bar=False,
+                        enable_model_summary=False, accelerator="cpu")
+    trainer.fit(model, data)
+    return recorder.steps
+
+
+def same(a, b):
+    return all(torch.equal(x, y) for x, y in zip(a, b))
+
+
+@pytest.mark.parametrize("n_critic", [1, 3])
+def test_n_critic_d_updates_then_one_g_update(n_critic):
+    model = make_gan(n_critic=n_critic)
+    steps = fit(model, iters=4)
+    assert [s["net"] for s in steps] == (["d"] * n_critic + ["g"]) * 4
+    assert (model.g_steps, model.d_steps, model.images_seen) == (4, 4 * n_critic, 4 * n_critic * 4)
+
+
+def test_each_update_changes_only_its_own_network():
+    steps = fit(make_gan(n_critic=2), iters=3)
+    # Consecutive snapshots bracket exactly one optimizer step: the one of the first snapshot.
+    for before, after in zip(steps, steps[1:]):
+        mine, other = ("g", "d") if before["net"] == "g" else ("d", "g")
+        assert not same(before[mine], after[mine]), f"a {mine.upper()} update left {mine.upper()} unchanged"
+        assert same(before[other], after[other]), f"a {mine.upper()} update changed {other.upper()}"
+
+
+def test_generator_runs_once_per_discriminator_batch():
+    model = make_gan(n_critic=2)
+    calls = []
+    model.generator.register_forward_hook(lambda *args: calls.append(1))
+    fit(model, iters=3)
+    assert len(calls) == model.d_steps == 6  # the G update reuses the last D batch's fakes
+
+
+@pytest.mark.parametrize("net", ["d", "g"])
+def test_gradient_clipping_per_network(net):
+    model = make_gan(**{f"grad_clip_{net}": 1e-3})
+    steps = fit(model, iters=3)
+    clipped = [s["grad_norm"] for s in steps if s["net"] == net]
+    free = [s["grad_norm"] for s in steps if s["net"] != net]
+    assert max(clipped) <= 1e-3 * (1 + 1e-4)
+    assert min(free) > 1e-2  # the other network is left alone
+
+
+def test_wgan_gp_refuses_batchnorm_critic():
+    with pytest.raises(ConfigError, match="model.discriminator.norm=layer"):
+        make_gan(WGANGPLoss(), norm="batch")
+    make_gan(WGANGPLoss(), norm="layer")  # accepted
+
+
+def test_invalid_n_critic():
+    with pytest.raises(ConfigError, match="n_critic"):
+        make_gan(n_critic=0)
+
+
+def test_counters_survive_a_checkpoint():
+    model = make_gan()
+    model.g_steps, model.d_steps, model.images_seen = 7, 14, 112
+    ckpt = {}
+    model.on_save_checkpoint(ckpt)
+    fresh = make_gan()
+    fresh.on_load_checkpoint(ckpt)
+    assert (fresh.g_steps, fresh.d_steps, fresh.images_seen) == (7, 14, 112)
