@@ -17,10 +17,16 @@ from ganlab.cli.train import train
 
 # Small nets and batches: a run of a few iterations takes about a second on a CPU.
 TINY = [
-    "model.generator.nz=16", "model.generator.ngf=8", "model.discriminator.ndf=8",
-    "data.batch_size=8", "logger=none", "~callbacks.progress_bar",
-    "callbacks.sample_grid.n=16", "callbacks.sample_grid.nrow=4",
-    "trainer.enable_model_summary=false", "trainer.log_every_n_steps=1",
+    "model.generator.nz=16",
+    "model.generator.ngf=8",
+    "model.discriminator.ndf=8",
+    "data.batch_size=8",
+    "logger=none",
+    "~callbacks.progress_bar",
+    "callbacks.sample_grid.n=16",
+    "callbacks.sample_grid.nrow=4",
+    "trainer.enable_model_summary=false",
+    "trainer.log_every_n_steps=1",
 ]
 
 
@@ -47,8 +53,9 @@ def run_train(tmp_path, data_dir):
 
     def _run(*overrides: str, max_iters: int = 3, name: str = "run", tiny: bool = True):
         out = tmp_path / name
-        cfg = compose_train(out, [*(TINY if tiny else []), f"max_iters={max_iters}", *overrides],
-                            data_dir)
+        cfg = compose_train(
+            out, [*(TINY if tiny else []), f"max_iters={max_iters}", *overrides], data_dir
+        )
         return train(cfg), out
 
     return _run
@@ -56,8 +63,12 @@ def run_train(tmp_path, data_dir):
 
 def run_cli(name: str, *args: str, cwd: Path, env: dict | None = None, timeout: int = 600):
     """Run ``ganlab-<name>`` as a user would (a new process); returns CompletedProcess."""
-    return subprocess.run(
+    return subprocess.run(  # the tests read returncode themselves
         [sys.executable, "-m", f"ganlab.cli.{name}", *args],
-        cwd=cwd, capture_output=True, text=True, timeout=timeout,
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
         env={**os.environ, "HYDRA_FULL_ERROR": "0", **(env or {})},
+        check=False,
     )

@@ -6,5 +6,11 @@ from ganlab.callbacks.sample_grid import SampleGrid, log_image
 from ganlab.callbacks.summary import RunSummary, write_summary
 
 __all__ = [
-    "CONFIG_KEY", "ConfigInCheckpoint", "GANProgressBar", "RunSummary", "SampleGrid", "log_image", "write_summary",
+    "CONFIG_KEY",
+    "ConfigInCheckpoint",
+    "GANProgressBar",
+    "RunSummary",
+    "SampleGrid",
+    "log_image",
+    "write_summary",
 ]

@@ -26,8 +26,14 @@ class SampleGrid(L.Callback):
     architectures) with the same ``seed`` show the same latent points.
     """
 
-    def __init__(self, every_n_iters: int = 200, n: int = 64, nrow: int = 8, seed: int = 0,
-                 dirname: str = "samples"):
+    def __init__(
+        self,
+        every_n_iters: int = 200,
+        n: int = 64,
+        nrow: int = 8,
+        seed: int = 0,
+        dirname: str = "samples",
+    ):
         self.every_n_iters, self.n, self.nrow = every_n_iters, n, nrow
         self.seed, self.dirname = seed, dirname
         self._last_saved: int | None = None

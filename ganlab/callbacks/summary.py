@@ -37,9 +37,14 @@ class RunSummary(L.Callback):
     data-loader start), so it measures the steady state a long run would see.
     """
 
-    def __init__(self, run_dir: str | Path, info: dict[str, Any] | None = None,
-                 warmup_batches: int = 20):
-        self.run_dir, self.info, self.warmup_batches = Path(run_dir), dict(info or {}), warmup_batches
+    def __init__(
+        self, run_dir: str | Path, info: dict[str, Any] | None = None, warmup_batches: int = 20
+    ):
+        self.run_dir, self.info, self.warmup_batches = (
+            Path(run_dir),
+            dict(info or {}),
+            warmup_batches,
+        )
         self._start = self._t0 = None
         self._images0 = 0
         self._batches = 0

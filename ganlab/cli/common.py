@@ -10,7 +10,6 @@ from pathlib import Path
 
 from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
-
 from omegaconf import DictConfig, OmegaConf
 
 from ganlab.errors import ConfigError, GanlabError
@@ -26,8 +25,12 @@ def quiet_library_noise() -> None:
     logging.getLogger("lightning.pytorch.utilities.rank_zero").addFilter(
         lambda record: not str(record.msg).startswith("\N{ELECTRIC LIGHT BULB} Tip")
     )
-    warnings.filterwarnings("ignore", message="Experiment logs directory .* exists and is not empty")
+    warnings.filterwarnings(
+        "ignore", message="Experiment logs directory .* exists and is not empty"
+    )
     warnings.filterwarnings("ignore", message=r".*isinstance\(treespec, LeafSpec\)")
+    # A checkpoint holds the weights after the step, which is what resuming needs.
+    warnings.filterwarnings("ignore", message="Using ModelCheckpoint with manual optimization")
 
 
 def require_values(cfg: DictConfig) -> None:
@@ -35,8 +38,9 @@ def require_values(cfg: DictConfig) -> None:
     missing = sorted(k for k in OmegaConf.missing_keys(cfg) if not k.startswith("hydra."))
     if missing:
         example = " ".join(f"{key}=..." for key in missing)
-        raise ConfigError(f"no value for {', '.join(missing)}: set it on the command line, "
-                          f"e.g. `{example}`.")
+        raise ConfigError(
+            f"no value for {', '.join(missing)}: set it on the command line, e.g. `{example}`."
+        )
 
 
 def user_error(exc: BaseException) -> GanlabError | None:
@@ -71,7 +75,9 @@ def reports_user_errors(task):
                 raise
             # A DataLoader worker re-raises with the worker's traceback in the message;
             # the user's part is the last line.
-            message = str(err).strip().splitlines()[-1] if "Original Traceback" in str(err) else str(err)
+            message = (
+                str(err).strip().splitlines()[-1] if "Original Traceback" in str(err) else str(err)
+            )
             print(f"ganlab: error: {message}", file=sys.stderr)
             if is_multirun():
                 return None

@@ -21,8 +21,9 @@ def load_model(ckpt_path: str | Path, device: str = "cpu"):
     """Rebuild the LightningModule stored in a ganlab checkpoint, weights loaded, in eval mode."""
     path = Path(ckpt_path).expanduser()
     if not path.is_file():
-        raise CheckpointError(f"checkpoint not found: {path}. Runs keep theirs in "
-                              "<run_dir>/checkpoints/last.ckpt.")
+        raise CheckpointError(
+            f"checkpoint not found: {path}. Runs keep theirs in <run_dir>/checkpoints/last.ckpt."
+        )
     try:
         ckpt = torch.load(path, map_location="cpu", weights_only=False)
     except Exception as exc:
@@ -45,8 +46,10 @@ def resolve_device(device: str) -> str:
 def generate(model, n: int, seed: int, batch_size: int) -> torch.Tensor:
     """``n`` images in [-1, 1] (CPU), the same for the same seed on any device."""
     gen = torch.Generator().manual_seed(seed)
-    batches = [model.sample(model.sample_z(min(batch_size, n - i), generator=gen)).float().cpu()
-               for i in range(0, n, batch_size)]
+    batches = [
+        model.sample(model.sample_z(min(batch_size, n - i), generator=gen)).float().cpu()
+        for i in range(0, n, batch_size)
+    ]
     return torch.cat(batches)
 
 

@@ -14,7 +14,13 @@ from lightning.pytorch.loggers import CSVLogger
 from omegaconf import DictConfig
 
 from ganlab.callbacks import ConfigInCheckpoint, RunSummary, write_summary
-from ganlab.cli.common import CONF_DIR, quiet_library_noise, reports_user_errors, require_values, user_error
+from ganlab.cli.common import (
+    CONF_DIR,
+    quiet_library_noise,
+    reports_user_errors,
+    require_values,
+    user_error,
+)
 
 
 def run_info(cfg: DictConfig) -> dict:
@@ -40,7 +46,10 @@ def train(cfg: DictConfig) -> dict:
         # Lightning counts every optimizer step; one iteration has n_critic + 1 of them.
         max_steps = -1 if cfg.max_iters is None else cfg.max_iters * (model.n_critic + 1)
         trainer: L.Trainer = instantiate(
-            cfg.trainer, max_steps=max_steps, logger=loggers, callbacks=callbacks,
+            cfg.trainer,
+            max_steps=max_steps,
+            logger=loggers,
+            callbacks=callbacks,
             default_root_dir=str(out),
         )
     except Exception as exc:  # nothing trained yet: record why, then report

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import lightning as L
 import torch
@@ -126,11 +127,13 @@ class GAN(L.LightningModule):
             norm_g = self._update(opt_g, g_loss, self.generator, self.grad_clip_g)
             self.untoggle_optimizer(opt_g)
             self.g_steps += 1
-            logs.update({
-                "train/g_loss": g_loss,
-                "train/grad_norm_g": norm_g,
-                "train/lr_g": opt_g.param_groups[0]["lr"],
-            })
+            logs.update(
+                {
+                    "train/g_loss": g_loss,
+                    "train/grad_norm_g": norm_g,
+                    "train/lr_g": opt_g.param_groups[0]["lr"],
+                }
+            )
         # Live losses on the progress bar; everything goes to the loggers (metrics.csv).
         bar = {"train/d_loss", "train/g_loss"}
         detached = {k: v.detach() if torch.is_tensor(v) else v for k, v in logs.items()}
@@ -139,7 +142,9 @@ class GAN(L.LightningModule):
 
     def on_save_checkpoint(self, checkpoint: dict) -> None:
         checkpoint["ganlab_counters"] = {
-            "g_steps": self.g_steps, "d_steps": self.d_steps, "images_seen": self.images_seen
+            "g_steps": self.g_steps,
+            "d_steps": self.d_steps,
+            "images_seen": self.images_seen,
         }
 
     def on_load_checkpoint(self, checkpoint: dict) -> None:

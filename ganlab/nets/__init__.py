@@ -2,4 +2,4 @@
 
 from ganlab.nets.dcgan import DCGANDiscriminator, DCGANGenerator
 
-__all__ = ["DCGANGenerator", "DCGANDiscriminator"]
+__all__ = ["DCGANDiscriminator", "DCGANGenerator"]

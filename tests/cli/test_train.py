@@ -29,10 +29,22 @@ def test_short_run_for_every_model_and_loss(run_train, model, loss):
     assert (summary["g_steps"], summary["d_steps"]) == (3, 3 * n_critic)
     assert summary["images_seen"] == 3 * n_critic * 8
     assert (summary["model"], summary["loss"], summary["data"], summary["seed"]) == (
-        model, loss, "mnist", 0)
+        model,
+        loss,
+        "mnist",
+        0,
+    )
     assert summary["train_images_per_s"] > 0 and summary["wall_time_s"] > 0
-    for key in ("train/d_loss", "train/g_loss", "train/d_real", "train/d_fake",
-                "train/grad_norm_d", "train/grad_norm_g", "train/lr_d", "train/lr_g"):
+    for key in (
+        "train/d_loss",
+        "train/g_loss",
+        "train/d_real",
+        "train/d_fake",
+        "train/grad_norm_d",
+        "train/grad_norm_g",
+        "train/lr_d",
+        "train/lr_g",
+    ):
         assert isinstance(summary["final"][key], float), key
     if loss == "wgan_gp":
         assert {"train/gp", "train/wasserstein"} <= set(summary["final"])
@@ -43,13 +55,23 @@ def test_short_run_for_every_model_and_loss(run_train, model, loss):
 def test_run_outputs_contract(run_train):
     summary, out = run_train("callbacks.sample_grid.every_n_iters=2", max_iters=4)
     assert sorted(p.name for p in (out / "samples").iterdir()) == [
-        "step_000002.png", "step_000004.png"]
+        "step_000002.png",
+        "step_000004.png",
+    ]
     grid = Image.open(out / "samples" / "step_000004.png")
     assert grid.size == (4 * 30 + 2, 4 * 30 + 2)  # 16 images of 28 px, 4 a row, 2 px padding
     rows = read_csv(out / "metrics.csv")
     assert len(rows) == 4 and [int(r["step"]) for r in rows] == [0, 1, 2, 3]
-    assert {"train/d_loss", "train/g_loss", "train/d_real", "train/d_fake", "train/grad_norm_g",
-            "train/grad_norm_d", "train/lr_g", "train/lr_d"} <= set(rows[0])
+    assert {
+        "train/d_loss",
+        "train/g_loss",
+        "train/d_real",
+        "train/d_fake",
+        "train/grad_norm_g",
+        "train/grad_norm_d",
+        "train/lr_g",
+        "train/lr_d",
+    } <= set(rows[0])
     assert float(rows[-1]["train/g_loss"]) == pytest.approx(summary["final"]["train/g_loss"])
     ckpt = torch.load(out / "checkpoints" / "last.ckpt", weights_only=False)
     assert ckpt["ganlab_counters"] == {"g_steps": 4, "d_steps": 4, "images_seen": 32}
@@ -89,11 +111,17 @@ def test_wandb_logger_runs_offline(run_train, monkeypatch):
 
 def test_cli_writes_hydra_config_and_all_outputs(tmp_path, data_dir):
     run = tmp_path / "run"
-    res = run_cli("train", *TINY, "max_iters=2", f"data.root={data_dir}",
-                  f"hydra.run.dir={run}", cwd=tmp_path)
+    res = run_cli(
+        "train", *TINY, "max_iters=2", f"data.root={data_dir}", f"hydra.run.dir={run}", cwd=tmp_path
+    )
     assert res.returncode == 0, res.stderr
-    for name in (".hydra/config.yaml", "checkpoints/last.ckpt", "samples/step_000002.png",
-                 "metrics.csv", "summary.json"):
+    for name in (
+        ".hydra/config.yaml",
+        "checkpoints/last.ckpt",
+        "samples/step_000002.png",
+        "metrics.csv",
+        "summary.json",
+    ):
         assert (run / name).is_file(), name
     assert json.loads((run / "summary.json").read_text())["status"] == "completed"
 
@@ -109,8 +137,14 @@ def test_unknown_choice_lists_the_available_ones(tmp_path):
 
 def test_missing_dataset_is_one_clear_message(tmp_path):
     missing = tmp_path / "no_such_folder"
-    res = run_cli("train", "data=folder", f"data.root={missing}", f"hydra.run.dir={tmp_path}/r",
-                  "logger=none", cwd=tmp_path)
+    res = run_cli(
+        "train",
+        "data=folder",
+        f"data.root={missing}",
+        f"hydra.run.dir={tmp_path}/r",
+        "logger=none",
+        cwd=tmp_path,
+    )
     assert res.returncode == 1
     assert res.stderr.strip().splitlines()[-1].startswith("ganlab: error:")
     assert str(missing) in res.stderr and "Traceback" not in res.stderr
@@ -119,29 +153,56 @@ def test_missing_dataset_is_one_clear_message(tmp_path):
 
 
 def test_wgan_gp_with_batchnorm_critic_is_refused(tmp_path):
-    res = run_cli("train", "loss=wgan_gp", "model.discriminator.norm=batch", "logger=none",
-                  f"hydra.run.dir={tmp_path}/r", cwd=tmp_path)
+    res = run_cli(
+        "train",
+        "loss=wgan_gp",
+        "model.discriminator.norm=batch",
+        "logger=none",
+        f"hydra.run.dir={tmp_path}/r",
+        cwd=tmp_path,
+    )
     assert res.returncode == 1 and "Traceback" not in res.stderr
     assert "model.discriminator.norm=layer" in res.stderr
 
 
 @pytest.mark.slow
 def test_multirun_sweep_gives_each_job_its_own_directory(tmp_path, data_dir):
-    res = run_cli("train", "-m", "loss=js,ls,wgan_gp", "seed=0,1", *TINY, "max_iters=2",
-                  f"data.root={data_dir}", f"hydra.sweep.dir={tmp_path}/sweep", cwd=tmp_path)
+    res = run_cli(
+        "train",
+        "-m",
+        "loss=js,ls,wgan_gp",
+        "seed=0,1",
+        *TINY,
+        "max_iters=2",
+        f"data.root={data_dir}",
+        f"hydra.sweep.dir={tmp_path}/sweep",
+        cwd=tmp_path,
+    )
     assert res.returncode == 0, res.stderr
-    summaries = [json.loads(p.read_text()) for p in sorted((tmp_path / "sweep").glob("*/summary.json"))]
+    summaries = [
+        json.loads(p.read_text()) for p in sorted((tmp_path / "sweep").glob("*/summary.json"))
+    ]
     assert len(summaries) == 6
     assert sorted((s["loss"], s["seed"]) for s in summaries) == [
-        (loss, seed) for loss in ("js", "ls", "wgan_gp") for seed in (0, 1)]
+        (loss, seed) for loss in ("js", "ls", "wgan_gp") for seed in (0, 1)
+    ]
     assert all(s["status"] == "completed" and s["g_steps"] == 2 for s in summaries)
 
 
 @pytest.mark.slow
 def test_ddp_on_cpu_two_processes(tmp_path, data_dir):
     run = tmp_path / "run"
-    res = run_cli("train", "trainer=ddp", "trainer.accelerator=cpu", "trainer.devices=2", *TINY,
-                  "max_iters=3", f"data.root={data_dir}", f"hydra.run.dir={run}", cwd=tmp_path)
+    res = run_cli(
+        "train",
+        "trainer=ddp",
+        "trainer.accelerator=cpu",
+        "trainer.devices=2",
+        *TINY,
+        "max_iters=3",
+        f"data.root={data_dir}",
+        f"hydra.run.dir={run}",
+        cwd=tmp_path,
+    )
     assert res.returncode == 0, res.stderr
     summary = json.loads((run / "summary.json").read_text())
     assert summary["status"] == "completed"

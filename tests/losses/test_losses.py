@@ -26,8 +26,8 @@ def test_js_discriminator_loss_on_known_logits():
 
 def test_js_generator_losses():
     d_fake = torch.tensor([0.0, 1.0])
-    nonsat = (math.log(2) + math.log1p(math.exp(-1))) / 2        # -log sigmoid(x)
-    sat = -(math.log(2) + math.log1p(math.exp(1))) / 2           # log(1 - sigmoid(x))
+    nonsat = (math.log(2) + math.log1p(math.exp(-1))) / 2  # -log sigmoid(x)
+    sat = -(math.log(2) + math.log1p(math.exp(1))) / 2  # log(1 - sigmoid(x))
     assert JSLoss().g_loss(d_fake).item() == pytest.approx(nonsat)
     assert JSLoss(saturating=True).g_loss(d_fake).item() == pytest.approx(sat)
 

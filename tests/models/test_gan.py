@@ -1,5 +1,7 @@
 """The GAN module's update rule, observed through Lightning's optimizer-step hook."""
 
+import itertools
+
 import lightning as L
 import pytest
 import torch
@@ -12,9 +14,15 @@ from ganlab.nets import DCGANDiscriminator, DCGANGenerator
 
 
 def make_gan(loss=None, norm="batch", **kwargs):
-    adam = lambda params: torch.optim.Adam(params, lr=1e-3, betas=(0.5, 0.999))  # noqa: E731
-    return GAN(DCGANGenerator(28, 1, nz=8, ngf=4), DCGANDiscriminator(28, 1, ndf=4, norm=norm),
-               loss or JSLoss(), adam, adam, **kwargs)
+    adam = lambda params: torch.optim.Adam(params, lr=1e-3, betas=(0.5, 0.999))
+    return GAN(
+        DCGANGenerator(28, 1, nz=8, ngf=4),
+        DCGANDiscriminator(28, 1, ndf=4, norm=norm),
+        loss or JSLoss(),
+        adam,
+        adam,
+        **kwargs,
+    )
 
 
 class StepRecorder(L.Callback):
@@ -27,21 +35,29 @@ class StepRecorder(L.Callback):
         first = optimizer.param_groups[0]["params"][0]
         net = "g" if any(first is p for p in module.generator.parameters()) else "d"
         grads = [p.grad for p in optimizer.param_groups[0]["params"] if p.grad is not None]
-        self.steps.append({
-            "net": net,
-            "grad_norm": torch.nn.utils.get_total_norm(grads).item(),
-            "g": [p.detach().clone() for p in module.generator.parameters()],
-            "d": [p.detach().clone() for p in module.discriminator.parameters()],
-        })
+        self.steps.append(
+            {
+                "net": net,
+                "grad_norm": torch.nn.utils.get_total_norm(grads).item(),
+                "g": [p.detach().clone() for p in module.generator.parameters()],
+                "d": [p.detach().clone() for p in module.discriminator.parameters()],
+            }
+        )
 
 
 def fit(model, iters, batches=64):
     torch.manual_seed(0)
     data = DataLoader(TensorDataset(torch.rand(batches * 4, 1, 28, 28) * 2 - 1), batch_size=4)
     recorder = StepRecorder()
-    trainer = L.Trainer(max_steps=iters * (model.n_critic + 1), callbacks=[recorder], logger=False,
-                        enable_checkpointing=False, enable_progress_bar=False,
-                        enable_model_summary=False, accelerator="cpu")
+    trainer = L.Trainer(
+        max_steps=iters * (model.n_critic + 1),
+        callbacks=[recorder],
+        logger=False,
+        enable_checkpointing=False,
+        enable_progress_bar=False,
+        enable_model_summary=False,
+        accelerator="cpu",
+    )
     trainer.fit(model, data)
     return recorder.steps
 
@@ -61,9 +77,11 @@ def test_n_critic_d_updates_then_one_g_update(n_critic):
 def test_each_update_changes_only_its_own_network():
     steps = fit(make_gan(n_critic=2), iters=3)
     # Consecutive snapshots bracket exactly one optimizer step: the one of the first snapshot.
-    for before, after in zip(steps, steps[1:]):
+    for before, after in itertools.pairwise(steps):
         mine, other = ("g", "d") if before["net"] == "g" else ("d", "g")
-        assert not same(before[mine], after[mine]), f"a {mine.upper()} update left {mine.upper()} unchanged"
+        assert not same(before[mine], after[mine]), (
+            f"a {mine.upper()} update left {mine.upper()} unchanged"
+        )
         assert same(before[other], after[other]), f"a {mine.upper()} update changed {other.upper()}"
 
 

@@ -14,21 +14,38 @@ def n_params(module: nn.Module) -> int:
 # The PyTorch examples' DCGAN (examples/dcgan/main.py), written out here to pin ours to it.
 def reference_generator(nz=100, ngf=64, nc=3):
     return nn.Sequential(
-        nn.ConvTranspose2d(nz, ngf * 8, 4, 1, 0, bias=False), nn.BatchNorm2d(ngf * 8), nn.ReLU(True),
-        nn.ConvTranspose2d(ngf * 8, ngf * 4, 4, 2, 1, bias=False), nn.BatchNorm2d(ngf * 4), nn.ReLU(True),
-        nn.ConvTranspose2d(ngf * 4, ngf * 2, 4, 2, 1, bias=False), nn.BatchNorm2d(ngf * 2), nn.ReLU(True),
-        nn.ConvTranspose2d(ngf * 2, ngf, 4, 2, 1, bias=False), nn.BatchNorm2d(ngf), nn.ReLU(True),
-        nn.ConvTranspose2d(ngf, nc, 4, 2, 1, bias=False), nn.Tanh(),
+        nn.ConvTranspose2d(nz, ngf * 8, 4, 1, 0, bias=False),
+        nn.BatchNorm2d(ngf * 8),
+        nn.ReLU(True),
+        nn.ConvTranspose2d(ngf * 8, ngf * 4, 4, 2, 1, bias=False),
+        nn.BatchNorm2d(ngf * 4),
+        nn.ReLU(True),
+        nn.ConvTranspose2d(ngf * 4, ngf * 2, 4, 2, 1, bias=False),
+        nn.BatchNorm2d(ngf * 2),
+        nn.ReLU(True),
+        nn.ConvTranspose2d(ngf * 2, ngf, 4, 2, 1, bias=False),
+        nn.BatchNorm2d(ngf),
+        nn.ReLU(True),
+        nn.ConvTranspose2d(ngf, nc, 4, 2, 1, bias=False),
+        nn.Tanh(),
     )
 
 
 def reference_discriminator(ndf=64, nc=3):
     return nn.Sequential(
-        nn.Conv2d(nc, ndf, 4, 2, 1, bias=False), nn.LeakyReLU(0.2, True),
-        nn.Conv2d(ndf, ndf * 2, 4, 2, 1, bias=False), nn.BatchNorm2d(ndf * 2), nn.LeakyReLU(0.2, True),
-        nn.Conv2d(ndf * 2, ndf * 4, 4, 2, 1, bias=False), nn.BatchNorm2d(ndf * 4), nn.LeakyReLU(0.2, True),
-        nn.Conv2d(ndf * 4, ndf * 8, 4, 2, 1, bias=False), nn.BatchNorm2d(ndf * 8), nn.LeakyReLU(0.2, True),
-        nn.Conv2d(ndf * 8, 1, 4, 1, 0, bias=False), nn.Sigmoid(),
+        nn.Conv2d(nc, ndf, 4, 2, 1, bias=False),
+        nn.LeakyReLU(0.2, True),
+        nn.Conv2d(ndf, ndf * 2, 4, 2, 1, bias=False),
+        nn.BatchNorm2d(ndf * 2),
+        nn.LeakyReLU(0.2, True),
+        nn.Conv2d(ndf * 2, ndf * 4, 4, 2, 1, bias=False),
+        nn.BatchNorm2d(ndf * 4),
+        nn.LeakyReLU(0.2, True),
+        nn.Conv2d(ndf * 4, ndf * 8, 4, 2, 1, bias=False),
+        nn.BatchNorm2d(ndf * 8),
+        nn.LeakyReLU(0.2, True),
+        nn.Conv2d(ndf * 8, 1, 4, 1, 0, bias=False),
+        nn.Sigmoid(),
     )
 
 
@@ -36,7 +53,7 @@ def test_64x64_matches_pytorch_examples_dcgan_exactly():
     g, d = DCGANGenerator(64, 3, 100, 64), DCGANDiscriminator(64, 3, 64)
     assert n_params(g) == n_params(reference_generator()) == 3_576_704
     assert n_params(d) == n_params(reference_discriminator()) == 2_765_568
-    shapes = lambda m: [tuple(p.shape) for p in m.parameters()]  # noqa: E731
+    shapes = lambda m: [tuple(p.shape) for p in m.parameters()]
     assert shapes(g) == shapes(reference_generator())
     assert shapes(d) == shapes(reference_discriminator())
 
@@ -59,8 +76,10 @@ def test_unsupported_size_is_a_clear_error(size):
         DCGANGenerator(size, 1)
 
 
-@pytest.mark.parametrize("norm,kind", [("batch", nn.BatchNorm2d), ("layer", nn.GroupNorm),
-                                       ("instance", nn.InstanceNorm2d)])
+@pytest.mark.parametrize(
+    "norm,kind",
+    [("batch", nn.BatchNorm2d), ("layer", nn.GroupNorm), ("instance", nn.InstanceNorm2d)],
+)
 def test_discriminator_norm_choice(norm, kind):
     d = DCGANDiscriminator(32, 1, ndf=8, norm=norm)
     assert sum(isinstance(m, kind) for m in d.modules()) == 2  # 32 = 4 * 2**3: two inner blocks
@@ -69,7 +88,9 @@ def test_discriminator_norm_choice(norm, kind):
 
 def test_no_norm_and_unknown_norm():
     d = DCGANDiscriminator(32, 1, ndf=8, norm="none")
-    assert not any(isinstance(m, (nn.BatchNorm2d, nn.GroupNorm, nn.InstanceNorm2d)) for m in d.modules())
+    assert not any(
+        isinstance(m, (nn.BatchNorm2d, nn.GroupNorm, nn.InstanceNorm2d)) for m in d.modules()
+    )
     with pytest.raises(ConfigError, match="batch.*layer.*instance.*none"):
         DCGANDiscriminator(32, 1, norm="group")
 

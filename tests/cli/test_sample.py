@@ -1,0 +1,58 @@
+"""ganlab-sample on a checkpoint that a real (tiny) training run wrote."""
+
+import pytest
+import torch
+from PIL import Image
+
+from ganlab.cli.sample import generate, load_model
+from ganlab.errors import CheckpointError
+from tests.conftest import run_cli
+
+
+@pytest.fixture
+def ckpt(run_train):
+    _, out = run_train(max_iters=2)
+    return out / "checkpoints" / "last.ckpt"
+
+
+def test_grid_and_folder_from_a_trained_checkpoint(ckpt, tmp_path):
+    res = run_cli("sample", f"ckpt_path={ckpt}", "n=16", "nrow=4", "out=grid.png", cwd=tmp_path)
+    assert res.returncode == 0, res.stderr
+    assert "iteration 2" in res.stdout
+    assert Image.open(tmp_path / "grid.png").size == (4 * 30 + 2, 4 * 30 + 2)
+    res = run_cli("sample", f"ckpt_path={ckpt}", "n=5", "out=imgs", cwd=tmp_path)
+    assert res.returncode == 0, res.stderr
+    files = sorted((tmp_path / "imgs").iterdir())
+    assert [f.name for f in files] == [f"{i:06d}.png" for i in range(5)]
+    assert Image.open(files[0]).size == (28, 28)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["grid.png", "imgs"]  # no log files
+
+
+def test_loaded_model_reproduces_the_trained_generator(ckpt):
+    model = load_model(ckpt)
+    state = torch.load(ckpt, weights_only=False)["state_dict"]
+    assert torch.equal(model.generator.main[0].weight, state["generator.main.0.weight"])
+    assert model.g_steps == 2 and not model.generator.training
+    a, b = generate(model, 10, seed=7, batch_size=4), generate(model, 10, seed=7, batch_size=10)
+    assert a.shape == (10, 1, 28, 28) and torch.allclose(a, b, atol=1e-6)
+    assert not torch.allclose(a, generate(model, 10, seed=8, batch_size=10))
+
+
+@pytest.mark.parametrize("content", [None, b"not a checkpoint", "dict"])
+def test_bad_checkpoint_paths_are_clear_errors(tmp_path, content):
+    path = tmp_path / "x.ckpt"
+    if content == "dict":
+        torch.save({"state_dict": {}}, path)
+    elif content is not None:
+        path.write_bytes(content)
+    with pytest.raises(CheckpointError, match=str(path)):
+        load_model(path)
+
+
+def test_cli_bad_checkpoint_is_one_line(tmp_path):
+    res = run_cli("sample", f"ckpt_path={tmp_path}/missing.ckpt", cwd=tmp_path)
+    assert res.returncode == 1
+    assert res.stderr.strip() == (
+        f"ganlab: error: checkpoint not found: {tmp_path}/missing.ckpt. "
+        "Runs keep theirs in <run_dir>/checkpoints/last.ckpt."
+    )

@@ -1,0 +1,91 @@
+"""Every yaml in every config group composes and instantiates; every experiment runs."""
+
+from pathlib import Path
+
+import pytest
+from hydra.utils import instantiate
+
+from ganlab.cli.common import CONF_DIR
+from ganlab.cli.train import train
+from tests.conftest import TINY, compose_train
+from tests.data.conftest import build_celeba
+
+GROUPS = ("model", "loss", "data", "trainer", "logger", "callbacks", "paths", "sweep")
+CONFIGS = [(g, p.stem) for g in GROUPS for p in sorted(Path(CONF_DIR, g).glob("*.yaml"))]
+SPECIALISED = sorted(p.stem for p in Path(CONF_DIR, "loss_model").glob("*.yaml"))
+EXPERIMENTS = sorted(p.stem for p in Path(CONF_DIR, "experiment").glob("*.yaml"))
+
+
+def data_root(tmp_path: Path, data_dir: Path, name: str) -> Path:
+    """A root holding format-correct data for the chosen data config."""
+    if name == "celeba":
+        build_celeba(tmp_path / "celeba_root")
+        return tmp_path / "celeba_root"
+    if name == "folder":
+        build_celeba(tmp_path / "folder_root")  # any folder of JPEGs will do
+        return tmp_path / "folder_root"
+    return data_dir
+
+
+def test_every_group_has_configs():
+    assert {g for g, _ in CONFIGS} == set(GROUPS)
+    assert {"js", "ls", "wgan_gp"} <= {n for g, n in CONFIGS if g == "loss"}
+    assert {"mnist", "celeba", "folder"} <= {n for g, n in CONFIGS if g == "data"}
+    assert {"wandb", "tensorboard", "csv", "none"} <= {n for g, n in CONFIGS if g == "logger"}
+    assert {"default", "cpu", "gpu", "ddp"} <= {n for g, n in CONFIGS if g == "trainer"}
+
+
+@pytest.mark.parametrize("group,name", CONFIGS)
+def test_config_composes_and_instantiates(group, name, tmp_path, data_dir):
+    overrides = [f"{group}={name}"]
+    data = name if group == "data" else "mnist"
+    overrides.append(f"data.root={data_root(tmp_path, data_dir, data)}")
+    if group == "trainer":
+        overrides.append("trainer.accelerator=cpu")  # gpu.yaml's precision etc. still apply
+    cfg = compose_train(tmp_path / "run", overrides)
+    if group == "sweep":
+        assert set(cfg.hydra.sweeper.params) == {"loss", "seed"}
+    model = instantiate(cfg.model, loss=instantiate(cfg.loss))
+    datamodule = instantiate(cfg.data)
+    # The nets take their image size and channels from the data config.
+    assert model.generator.main[-2].out_channels == datamodule.channels == cfg.data.channels
+    assert datamodule.image_size == cfg.data.image_size
+    trainer = instantiate(cfg.trainer)
+    assert trainer.max_epochs == -1
+    loggers = [instantiate(c) for c in (cfg.get("logger") or {}).values()]
+    callbacks = [instantiate(c) for c in (cfg.get("callbacks") or {}).values()]
+    assert len(loggers) == {"wandb": 1, "tensorboard": 1}.get(cfg_choice(cfg, "logger"), 0)
+    assert len(callbacks) == 3
+
+
+def cfg_choice(cfg, group):
+    return cfg.hydra.runtime.choices[group]
+
+
+@pytest.mark.parametrize("name", SPECIALISED)
+def test_loss_model_specialisations_apply(name, tmp_path, data_dir):
+    loss, model = name.split("_dcgan")[0], "dcgan"
+    cfg = compose_train(tmp_path / "run", [f"loss={loss}", f"model={model}"], data_dir)
+    assert cfg_choice(cfg, "loss_model") == name
+    instantiate(cfg.model, loss=instantiate(cfg.loss))  # e.g. no BatchNorm critic for WGAN-GP
+
+
+def test_wgan_gp_gets_paper_settings(tmp_path, data_dir):
+    cfg = compose_train(tmp_path / "run", ["loss=wgan_gp"], data_dir)
+    assert cfg.model.n_critic == 5 and cfg.model.discriminator.norm == "layer"
+    assert list(cfg.model.d_optimizer.betas) == [0.0, 0.9] and cfg.model.d_optimizer.lr == 1e-4
+    assert compose_train(tmp_path / "js", ["loss=js"]).model.n_critic == 1
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", EXPERIMENTS)
+def test_every_experiment_trains_with_tiny_limits(name, tmp_path, data_dir):
+    cfg = compose_train(tmp_path / "run", [f"experiment={name}", *TINY, "max_iters=2"])
+    root = data_root(tmp_path, data_dir, cfg_choice(cfg, "data"))
+    cfg = compose_train(
+        tmp_path / "run",
+        [f"experiment={name}", *TINY, "max_iters=2", "data.batch_size=2", "data.num_workers=0",
+         f"data.root={root}"],
+    )
+    summary = train(cfg)
+    assert summary["status"] == "completed" and summary["g_steps"] == 2
