@@ -84,8 +84,14 @@ def test_every_experiment_trains_with_tiny_limits(name, tmp_path, data_dir):
     root = data_root(tmp_path, data_dir, cfg_choice(cfg, "data"))
     cfg = compose_train(
         tmp_path / "run",
-        [f"experiment={name}", *TINY, "max_iters=2", "data.batch_size=2", "data.num_workers=0",
-         f"data.root={root}"],
+        [
+            f"experiment={name}",
+            *TINY,
+            "max_iters=2",
+            "data.batch_size=2",
+            "data.num_workers=0",
+            f"data.root={root}",
+        ],
     )
     summary = train(cfg)
     assert summary["status"] == "completed" and summary["g_steps"] == 2

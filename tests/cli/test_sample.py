@@ -16,16 +16,18 @@ def ckpt(run_train):
 
 
 def test_grid_and_folder_from_a_trained_checkpoint(ckpt, tmp_path):
-    res = run_cli("sample", f"ckpt_path={ckpt}", "n=16", "nrow=4", "out=grid.png", cwd=tmp_path)
+    cwd = tmp_path / "cwd"
+    cwd.mkdir()
+    res = run_cli("sample", f"ckpt_path={ckpt}", "n=16", "nrow=4", "out=grid.png", cwd=cwd)
     assert res.returncode == 0, res.stderr
     assert "iteration 2" in res.stdout
-    assert Image.open(tmp_path / "grid.png").size == (4 * 30 + 2, 4 * 30 + 2)
-    res = run_cli("sample", f"ckpt_path={ckpt}", "n=5", "out=imgs", cwd=tmp_path)
+    assert Image.open(cwd / "grid.png").size == (4 * 30 + 2, 4 * 30 + 2)
+    res = run_cli("sample", f"ckpt_path={ckpt}", "n=5", "out=imgs", cwd=cwd)
     assert res.returncode == 0, res.stderr
-    files = sorted((tmp_path / "imgs").iterdir())
+    files = sorted((cwd / "imgs").iterdir())
     assert [f.name for f in files] == [f"{i:06d}.png" for i in range(5)]
     assert Image.open(files[0]).size == (28, 28)
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["grid.png", "imgs"]  # no log files
+    assert sorted(p.name for p in cwd.iterdir()) == ["grid.png", "imgs"]  # no log files
 
 
 def test_loaded_model_reproduces_the_trained_generator(ckpt):

@@ -209,3 +209,34 @@ def test_ddp_on_cpu_two_processes(tmp_path, data_dir):
     assert (summary["g_steps"], summary["d_steps"]) == (3, 3)
     assert summary["images_seen"] == 3 * 8 * 2  # both ranks' batches
     assert (run / "checkpoints" / "last.ckpt").is_file()
+
+
+def test_bf16_mixed_precision_with_gradient_penalty(run_train):
+    summary, _ = run_train("loss=wgan_gp", "trainer.precision=bf16-mixed", max_iters=2)
+    assert summary["status"] == "completed" and summary["d_steps"] == 10
+    assert all(isinstance(v, float) for v in summary["final"].values())  # finite: no "nan"
+
+
+def test_corrupt_image_in_a_worker_is_reported_by_path(tmp_path):
+    from tests.data.conftest import save_image, write_truncated_jpeg
+
+    for i in range(7):
+        save_image(tmp_path / "imgs" / f"{i}.png", "RGB", (40, 40))
+    bad = write_truncated_jpeg(tmp_path / "imgs" / "sub" / "broken.jpg")
+    res = run_cli(
+        "train",
+        "data=folder",
+        f"data.root={tmp_path}/imgs",
+        "data.image_size=32",
+        "data.check_images=false",
+        "data.num_workers=2",
+        *TINY,
+        "max_iters=50",
+        f"hydra.run.dir={tmp_path}/r",
+        cwd=tmp_path,
+    )
+    assert res.returncode == 1
+    last = res.stderr.strip().splitlines()[-1]
+    assert last.startswith("ganlab: error:") and str(bad) in last
+    summary = json.loads((tmp_path / "r" / "summary.json").read_text())
+    assert summary["status"] == "failed" and str(bad) in summary["message"]
