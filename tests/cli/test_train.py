@@ -106,6 +106,7 @@ def test_wandb_logger_runs_offline(run_train, monkeypatch):
     _, out = run_train("logger=wandb", max_iters=2)
     runs = list((out / "wandb").glob("offline-run-*"))
     assert len(runs) == 1 and list(runs[0].glob("*.wandb"))
+    assert len(list(runs[0].glob("files/media/images/samples_*.png"))) == 1  # the final grid
     assert (out / "metrics.csv").is_file()
 
 
