@@ -1,0 +1,88 @@
+"""One evaluation: generate n images, extract features once per extractor, run every metric."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping
+
+import torch
+
+from ganlab.metrics.base import FeatureMetric
+from ganlab.metrics.extractors import FeatureExtractor
+from ganlab.metrics.reference import extract, reference_features
+
+
+def count_tag(n: int) -> str:
+    """10000 -> '10k', 2500 -> '2.5k', 500 -> '500': the sample count in a metric's name."""
+    return f"{n / 1000:g}k" if n >= 1000 else str(n)
+
+
+def metric_name(key: str, extractor: str, n: int) -> str:
+    return f"{key}_{extractor}_{count_tag(n)}"
+
+
+class Evaluator:
+    """Holds the protocol (extractors, metrics, n, reference split) of an evaluation."""
+
+    def __init__(
+        self,
+        extractors: Mapping[str, FeatureExtractor],
+        metrics: Mapping[str, FeatureMetric],
+        n: int = 10000,
+        split: str = "train",
+        cache_dir: str | None = None,
+        batch_size: int = 500,
+    ):
+        from ganlab.metrics.reference import default_cache_dir
+
+        self.extractors, self.metrics = dict(extractors), dict(metrics)
+        self.n, self.split, self.batch_size = n, split, batch_size
+        self.cache_dir = cache_dir or default_cache_dir()
+
+    def names(self) -> list[str]:
+        """Every metric name this protocol produces, the first one being the headline."""
+        return [
+            metric_name(k, e, self.n)
+            for e in self.extractors
+            for m in self.metrics.values()
+            for k in m.keys
+        ]
+
+    def real(self, datamodule, device) -> dict[str, torch.Tensor]:
+        return {
+            name: reference_features(
+                ext.to(device),
+                datamodule,
+                self.split,
+                self.n,
+                self.cache_dir,
+                self.batch_size,
+                device,
+            )
+            for name, ext in self.extractors.items()
+        }
+
+    def fake(
+        self, generate: Callable[[int], torch.Tensor], n: int, device
+    ) -> dict[str, torch.Tensor]:
+        """Features of ``n`` generated images; each batch goes through every extractor."""
+        feats = {name: [] for name in self.extractors}
+        for start in range(0, n, self.batch_size):
+            images = generate(min(self.batch_size, n - start)).to(device)
+            for name, ext in self.extractors.items():
+                feats[name].append(extract(ext.to(device), [images], len(images), device))
+        return {name: torch.cat(f) for name, f in feats.items()}
+
+    def compute(self, real: dict, fake: dict) -> dict[str, float]:
+        out = {}
+        for ext in self.extractors:
+            for metric in self.metrics.values():
+                for key, value in metric(real[ext], fake[ext]).items():
+                    out[metric_name(key, ext, self.n)] = value
+        return out
+
+    def __call__(self, generate, datamodule, device="cpu") -> dict[str, float]:
+        """Evaluate in one process (``ganlab-eval``); adds ``eval_seconds``."""
+        start = time.perf_counter()
+        values = self.compute(self.real(datamodule, device), self.fake(generate, self.n, device))
+        return {**values, "eval_seconds": time.perf_counter() - start}
