@@ -15,8 +15,10 @@ from omegaconf import DictConfig
 from ganlab.cli.common import CONF_DIR
 from ganlab.cli.train import train
 
+REPO = Path(__file__).resolve().parents[1]
+
 # Small nets and batches: a run of a few iterations takes about a second on a CPU.
-TINY = [
+SMALL = [
     "model.generator.nz=16",
     "model.generator.ngf=8",
     "model.discriminator.ndf=8",
@@ -28,6 +30,17 @@ TINY = [
     "trainer.enable_model_summary=false",
     "trainer.log_every_n_steps=1",
 ]
+TINY = [*SMALL, "~callbacks.evaluation"]  # tests/callbacks/test_evaluation.py runs it alone
+# The evaluation callback with a cheap projection instead of a trained network.
+EVAL = [
+    "features=[]",
+    "+features.proj._target_=tests.helpers.Projection",
+    "+features.proj._partial_=true",
+    "metrics=[fid,kid,pr]",
+    "callbacks.evaluation.n=64",
+    "callbacks.evaluation.batch_size=32",
+]
+TINY_EVAL = [*SMALL, *EVAL]
 
 
 @pytest.fixture(scope="session")
@@ -51,11 +64,10 @@ def compose_train(out: Path, overrides: list[str], data_dir: Path | None = None)
 def run_train(tmp_path, data_dir):
     """Train in this process: ``run_train("loss=ls", max_iters=3, name="a") -> (summary, dir)``."""
 
-    def _run(*overrides: str, max_iters: int = 3, name: str = "run", tiny: bool = True):
+    def _run(*overrides: str, max_iters: int = 3, name: str = "run", evaluate: bool = False):
         out = tmp_path / name
-        cfg = compose_train(
-            out, [*(TINY if tiny else []), f"max_iters={max_iters}", *overrides], data_dir
-        )
+        base = TINY_EVAL if evaluate else TINY
+        cfg = compose_train(out, [*base, f"max_iters={max_iters}", *overrides], data_dir)
         return train(cfg), out
 
     return _run
@@ -69,6 +81,6 @@ def run_cli(name: str, *args: str, cwd: Path, env: dict | None = None, timeout: 
         capture_output=True,
         text=True,
         timeout=timeout,
-        env={**os.environ, "HYDRA_FULL_ERROR": "0", **(env or {})},
+        env={**os.environ, "HYDRA_FULL_ERROR": "0", "PYTHONPATH": str(REPO), **(env or {})},
         check=False,
     )

@@ -10,7 +10,10 @@ from ganlab.cli.train import train
 from tests.conftest import TINY, compose_train
 from tests.data.conftest import build_celeba
 
-GROUPS = ("model", "loss", "data", "trainer", "logger", "callbacks", "paths", "sweep")
+GROUPS = (
+    "model", "loss", "data", "trainer", "logger", "callbacks", "paths", "sweep", "features",
+    "metrics",
+)
 CONFIGS = [(g, p.stem) for g in GROUPS for p in sorted(Path(CONF_DIR, g).glob("*.yaml"))]
 SPECIALISED = sorted(p.stem for p in Path(CONF_DIR, "loss_model").glob("*.yaml"))
 EXPERIMENTS = sorted(p.stem for p in Path(CONF_DIR, "experiment").glob("*.yaml"))
@@ -55,7 +58,10 @@ def test_config_composes_and_instantiates(group, name, tmp_path, data_dir):
     loggers = [instantiate(c) for c in (cfg.get("logger") or {}).values()]
     callbacks = [instantiate(c) for c in (cfg.get("callbacks") or {}).values()]
     assert len(loggers) == {"wandb": 1, "tensorboard": 1}.get(cfg_choice(cfg, "logger"), 0)
-    assert len(callbacks) == 3
+    assert len(callbacks) == 4  # progress bar, sample grid, evaluation, checkpoint
+    evaluation = callbacks[2]
+    assert set(evaluation.features) == set(cfg.features) and set(evaluation.metrics) == set(
+        cfg.metrics)
 
 
 def cfg_choice(cfg, group):

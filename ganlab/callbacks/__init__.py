@@ -1,6 +1,7 @@
-"""Callbacks: sample grids, run summary, config in checkpoints."""
+"""Callbacks: sample grids, evaluation, run summary, progress, config in checkpoints."""
 
 from ganlab.callbacks.config_in_checkpoint import CONFIG_KEY, ConfigInCheckpoint
+from ganlab.callbacks.evaluation import Evaluation
 from ganlab.callbacks.progress import GANProgressBar
 from ganlab.callbacks.sample_grid import SampleGrid, log_image
 from ganlab.callbacks.summary import RunSummary, write_summary
@@ -8,6 +9,7 @@ from ganlab.callbacks.summary import RunSummary, write_summary
 __all__ = [
     "CONFIG_KEY",
     "ConfigInCheckpoint",
+    "Evaluation",
     "GANProgressBar",
     "RunSummary",
     "SampleGrid",

@@ -30,6 +30,15 @@ def _scalars(metrics: dict) -> dict[str, float]:
     return out
 
 
+def evaluated(trainer, which: str) -> dict:
+    """The latest or best results of the run's Evaluation callback, if it has one."""
+    for callback in trainer.callbacks:
+        if hasattr(callback, "evaluator") and getattr(callback, which, None):
+            values = getattr(callback, which)
+            return {k: v if isinstance(v, str) else _scalars({k: v})[k] for k, v in values.items()}
+    return {}
+
+
 class RunSummary(L.Callback):
     """Records status, step counts, wall time, steady-state throughput and final metrics.
 
@@ -82,8 +91,8 @@ class RunSummary(L.Callback):
             "images_seen": pl_module.images_seen,
             "wall_time_s": round(wall, 3),
             "train_images_per_s": round(rate, 2),
-            "final": _scalars(trainer.callback_metrics),
-            "best": {},
+            "final": {**_scalars(trainer.callback_metrics), **evaluated(trainer, "latest")},
+            "best": evaluated(trainer, "best"),
         }
         if message:
             out["message"] = message

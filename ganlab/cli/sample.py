@@ -6,41 +6,18 @@ from pathlib import Path
 
 import hydra
 import torch
-from hydra.utils import instantiate
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import DictConfig
 from torchvision.utils import save_image
 
-from ganlab.callbacks import CONFIG_KEY
 from ganlab.cli.common import CONF_DIR, quiet_library_noise, reports_user_errors, require_values
-from ganlab.errors import CheckpointError
+from ganlab.models.loading import load_checkpoint, resolve_device
 
 GRID_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".webp"}
 
 
 def load_model(ckpt_path: str | Path, device: str = "cpu"):
     """Rebuild the LightningModule stored in a ganlab checkpoint, weights loaded, in eval mode."""
-    path = Path(ckpt_path).expanduser()
-    if not path.is_file():
-        raise CheckpointError(
-            f"checkpoint not found: {path}. Runs keep theirs in <run_dir>/checkpoints/last.ckpt."
-        )
-    try:
-        ckpt = torch.load(path, map_location="cpu", weights_only=False)
-    except Exception as exc:
-        raise CheckpointError(f"cannot read checkpoint {path}: {exc}") from exc
-    if not isinstance(ckpt, dict) or CONFIG_KEY not in ckpt:
-        raise CheckpointError(f"{path} is not a ganlab checkpoint (it holds no '{CONFIG_KEY}').")
-    cfg = OmegaConf.create(ckpt[CONFIG_KEY])
-    model = instantiate(cfg.model, loss=instantiate(cfg.loss))
-    model.load_state_dict(ckpt["state_dict"])
-    model.on_load_checkpoint(ckpt)
-    return model.to(device).eval()
-
-
-def resolve_device(device: str) -> str:
-    if device == "auto":
-        return "cuda" if torch.cuda.is_available() else "cpu"
-    return device
+    return load_checkpoint(ckpt_path, device)[0]
 
 
 def generate(model, n: int, seed: int, batch_size: int) -> torch.Tensor:

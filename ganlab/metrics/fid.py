@@ -15,7 +15,9 @@ class FID(FeatureMetric):
     keys = ("fid",)
 
     def __call__(self, real: torch.Tensor, fake: torch.Tensor) -> dict[str, float]:
-        metric = FrechetInceptionDistance(feature=Precomputed(real.shape[1]))
+        # sync_on_compute=False: the features are already gathered from every rank, and only
+        # rank 0 computes (a sync would wait for ranks that never call it).
+        metric = FrechetInceptionDistance(feature=Precomputed(real.shape[1]), sync_on_compute=False)
         metric.update(real, real=True)
         metric.update(fake, real=False)
         return {"fid": float(metric.compute())}

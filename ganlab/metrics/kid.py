@@ -25,7 +25,10 @@ class KID(FeatureMetric):
         with warnings.catch_warnings():  # "saves all features in a buffer": we hand it them
             warnings.simplefilter("ignore", UserWarning)
             metric = KernelInceptionDistance(
-                feature=Precomputed(real.shape[1]), subsets=self.subsets, subset_size=size
+                feature=Precomputed(real.shape[1]),
+                subsets=self.subsets,
+                subset_size=size,
+                sync_on_compute=False,  # features already gathered; only rank 0 computes
             )
         metric.update(real, real=True)
         metric.update(fake, real=False)

@@ -9,6 +9,7 @@ import lightning as L
 import torch
 from torch import nn
 from torch.nn.modules.batchnorm import _BatchNorm
+from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 
 from ganlab.errors import ConfigError
 from ganlab.losses.base import AdversarialLoss
@@ -43,6 +44,8 @@ class GAN(L.LightningModule):
         n_critic: int = 1,
         grad_clip_g: float | None = None,
         grad_clip_d: float | None = None,
+        ema_decay: float | None = None,
+        ema_start: int = 0,
     ):
         super().__init__()
         if n_critic < 1:
@@ -64,6 +67,17 @@ class GAN(L.LightningModule):
         # Plain ints, saved in checkpoints by on_save_checkpoint; tensors would force a
         # device sync each time they are compared.
         self.g_steps = self.d_steps = self.images_seen = 0
+        # An exponential moving average of G alone (Lightning's weight averaging would average
+        # D too); it starts as a copy at iteration ema_start. Frozen: no optimizer or DDP
+        # gradient sync ever sees it, and it is saved in every checkpoint's state_dict.
+        self.ema_start = ema_start
+        self.generator_ema = None
+        if ema_decay is not None:
+            if not 0.0 < ema_decay < 1.0:
+                raise ConfigError(f"model.ema_decay must be in (0, 1), got {ema_decay}")
+            avg = get_ema_multi_avg_fn(ema_decay)
+            self.generator_ema = AveragedModel(generator, multi_avg_fn=avg, use_buffers=True)
+            self.generator_ema.requires_grad_(False)
 
     @property
     def nz(self) -> int:
@@ -73,15 +87,22 @@ class GAN(L.LightningModule):
         """Latent vectors N(0, I) on the module's device (a CPU ``generator`` for fixed z)."""
         return torch.randn(n, self.nz, generator=generator).to(self.device)
 
+    @property
+    def sampling_generator(self) -> nn.Module:
+        """The EMA generator once it has started averaging, else G itself."""
+        ema = self.generator_ema
+        return ema.module if ema is not None and ema.n_averaged.item() > 0 else self.generator
+
     @torch.no_grad()
     def sample(self, z: torch.Tensor) -> torch.Tensor:
-        """Images in [-1, 1] for ``z``, with G in eval mode (running BatchNorm statistics)."""
-        was_training = self.generator.training
-        self.generator.eval()
+        """Images in [-1, 1] for ``z``, with G (or its EMA) in eval mode."""
+        net = self.sampling_generator
+        was_training = net.training
+        net.eval()
         try:
-            return self.generator(z.to(self.device))
+            return net(z.to(self.device))
         finally:
-            self.generator.train(was_training)
+            net.train(was_training)
 
     def configure_optimizers(self):
         return [
@@ -127,6 +148,8 @@ class GAN(L.LightningModule):
             norm_g = self._update(opt_g, g_loss, self.generator, self.grad_clip_g)
             self.untoggle_optimizer(opt_g)
             self.g_steps += 1
+            if self.generator_ema is not None and self.g_steps >= self.ema_start:
+                self.generator_ema.update_parameters(self.generator)
             logs.update(
                 {
                     "train/g_loss": g_loss,

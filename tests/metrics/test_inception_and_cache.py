@@ -5,13 +5,12 @@ from pathlib import Path
 
 import pytest
 import torch
-from torch import nn
 
 from ganlab.data import MNISTDataModule
 from ganlab.errors import ConfigError
 from ganlab.metrics import FID, KID, Evaluator, InceptionFeatures
-from ganlab.metrics.extractors import FeatureExtractor
 from ganlab.metrics.reference import reference_features, reference_key
+from tests.helpers import Projection
 
 SHARED = Path(__file__).resolve().parents[2] / ".." / "shared" / "weights"
 
@@ -43,24 +42,6 @@ def test_torchmetrics_documented_fid_through_ganlab():
 def test_missing_inception_weights_is_a_clear_error(tmp_path):
     with pytest.raises(ConfigError, match="GANLAB_INCEPTION_WEIGHTS"):
         InceptionFeatures(str(tmp_path / "nope.pth"))
-
-
-class Projection(FeatureExtractor):
-    """A cheap deterministic extractor that counts the images it sees."""
-
-    name = "proj"
-    num_features = 8
-
-    def __init__(self):
-        super().__init__()
-        self.proj = nn.Linear(28 * 28, 8)
-        torch.nn.init.normal_(self.proj.weight, generator=torch.Generator().manual_seed(0))
-        self.seen = 0
-
-    @torch.no_grad()
-    def forward(self, images):
-        self.seen += len(images)
-        return self.proj(nn.functional.interpolate(images, size=28).mean(1).flatten(1))
 
 
 @pytest.fixture(scope="module")

@@ -1,0 +1,74 @@
+"""ganlab-eval: FID/KID/precision-recall of a checkpoint, as a table and a JSON report."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import hydra
+import torch
+from hydra.utils import instantiate
+from omegaconf import DictConfig
+from rich.console import Console
+from rich.table import Table
+
+from ganlab.cli.common import CONF_DIR, quiet_library_noise, reports_user_errors, require_values
+from ganlab.metrics import Evaluator
+from ganlab.metrics.reference import reference_key
+from ganlab.models.loading import load_checkpoint, resolve_device
+
+
+def evaluate_checkpoint(cfg: DictConfig) -> dict:
+    """Evaluate ``cfg.ckpt_path``; returns the report that is also written as JSON."""
+    device = resolve_device(cfg.device)
+    model, trained = load_checkpoint(cfg.ckpt_path, device)
+    if cfg.data_root is not None:
+        trained.data.root = cfg.data_root
+    datamodule = instantiate(trained.data)
+    datamodule.prepare_data()
+    extractors = {name: make() for name, make in instantiate(cfg.features).items()}
+    evaluator = Evaluator(extractors, instantiate(cfg.metrics), cfg.n, cfg.split,
+                          cfg.paths.cache_dir, cfg.batch_size)
+    gen = torch.Generator().manual_seed(cfg.seed)
+    values = evaluator(lambda k: model.sample(model.sample_z(k, gen)), datamodule, device)
+    seconds = values.pop("eval_seconds")
+    report = {
+        "checkpoint": str(Path(cfg.ckpt_path).resolve()),
+        "g_steps": model.g_steps,
+        "generator": "ema" if model.sampling_generator is not model.generator else "raw",
+        "values": values,
+        "seconds": round(seconds, 3),
+        "protocol": {
+            "n": cfg.n, "split": cfg.split, "seed": cfg.seed,
+            "data": trained.data._target_, "image_size": datamodule.image_size,
+            "reference": {name: reference_key(datamodule, cfg.split, cfg.n, ext)
+                          for name, ext in extractors.items()},
+        },
+    }
+    path = Path(cfg.report or Path(cfg.ckpt_path).with_name(f"{Path(cfg.ckpt_path).stem}_eval.json"))
+    path.write_text(json.dumps(report, indent=2) + "\n")
+    report["report_path"] = str(path)
+    return report
+
+
+def print_table(report: dict) -> None:
+    table = Table(title=f"{report['checkpoint']} (iteration {report['g_steps']}, "
+                        f"{report['generator']} G)")
+    table.add_column("metric")
+    table.add_column("value", justify="right")
+    for name, value in report["values"].items():
+        table.add_row(name, f"{value:.4f}")
+    Console().print(table)
+    print(f"{report['seconds']:.1f} s; report: {report['report_path']}")
+
+
+@hydra.main(version_base="1.3", config_path=CONF_DIR, config_name="eval")
+@reports_user_errors
+def main(cfg: DictConfig) -> None:
+    quiet_library_noise()
+    require_values(cfg)
+    print_table(evaluate_checkpoint(cfg))
+
+
+if __name__ == "__main__":
+    main()
