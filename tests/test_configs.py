@@ -11,7 +11,15 @@ from tests.conftest import TINY, compose_train
 from tests.data.conftest import build_celeba
 
 GROUPS = (
-    "model", "loss", "data", "trainer", "logger", "callbacks", "paths", "sweep", "features",
+    "model",
+    "loss",
+    "data",
+    "trainer",
+    "logger",
+    "callbacks",
+    "paths",
+    "sweep",
+    "features",
     "metrics",
 )
 CONFIGS = [(g, p.stem) for g in GROUPS for p in sorted(Path(CONF_DIR, g).glob("*.yaml"))]
@@ -61,7 +69,8 @@ def test_config_composes_and_instantiates(group, name, tmp_path, data_dir):
     assert len(callbacks) == 4  # progress bar, sample grid, evaluation, checkpoint
     evaluation = callbacks[2]
     assert set(evaluation.features) == set(cfg.features) and set(evaluation.metrics) == set(
-        cfg.metrics)
+        cfg.metrics
+    )
 
 
 def cfg_choice(cfg, group):

@@ -27,8 +27,9 @@ def evaluate_checkpoint(cfg: DictConfig) -> dict:
     datamodule = instantiate(trained.data)
     datamodule.prepare_data()
     extractors = {name: make() for name, make in instantiate(cfg.features).items()}
-    evaluator = Evaluator(extractors, instantiate(cfg.metrics), cfg.n, cfg.split,
-                          cfg.paths.cache_dir, cfg.batch_size)
+    evaluator = Evaluator(
+        extractors, instantiate(cfg.metrics), cfg.n, cfg.split, cfg.paths.cache_dir, cfg.batch_size
+    )
     gen = torch.Generator().manual_seed(cfg.seed)
     values = evaluator(lambda k: model.sample(model.sample_z(k, gen)), datamodule, device)
     seconds = values.pop("eval_seconds")
@@ -39,21 +40,29 @@ def evaluate_checkpoint(cfg: DictConfig) -> dict:
         "values": values,
         "seconds": round(seconds, 3),
         "protocol": {
-            "n": cfg.n, "split": cfg.split, "seed": cfg.seed,
-            "data": trained.data._target_, "image_size": datamodule.image_size,
-            "reference": {name: reference_key(datamodule, cfg.split, cfg.n, ext)
-                          for name, ext in extractors.items()},
+            "n": cfg.n,
+            "split": cfg.split,
+            "seed": cfg.seed,
+            "data": trained.data._target_,
+            "image_size": datamodule.image_size,
+            "reference": {
+                name: reference_key(datamodule, cfg.split, cfg.n, ext)
+                for name, ext in extractors.items()
+            },
         },
     }
-    path = Path(cfg.report or Path(cfg.ckpt_path).with_name(f"{Path(cfg.ckpt_path).stem}_eval.json"))
+    path = Path(
+        cfg.report or Path(cfg.ckpt_path).with_name(f"{Path(cfg.ckpt_path).stem}_eval.json")
+    )
     path.write_text(json.dumps(report, indent=2) + "\n")
     report["report_path"] = str(path)
     return report
 
 
 def print_table(report: dict) -> None:
-    table = Table(title=f"{report['checkpoint']} (iteration {report['g_steps']}, "
-                        f"{report['generator']} G)")
+    table = Table(
+        title=f"{report['checkpoint']} (iteration {report['g_steps']}, {report['generator']} G)"
+    )
     table.add_column("metric")
     table.add_column("value", justify="right")
     for name, value in report["values"].items():
