@@ -14,16 +14,12 @@ PROJ = [
 def test_table_and_json_report_beside_the_checkpoint(run_train, data_dir, tmp_path):
     _, out = run_train(max_iters=2)
     ckpt = out / "checkpoints" / "last.ckpt"
-    res = run_cli(
-        "eval",
-        f"ckpt_path={ckpt}",
-        *PROJ,
-        "n=200",
-        "batch_size=64",
-        f"data_root={data_dir}",
-        f"paths.cache_dir={tmp_path}/cache",
-        cwd=tmp_path,
-    )
+
+    def evaluate(*extra):  # one protocol, the same cache: only the report path may change
+        args = [f"ckpt_path={ckpt}", *PROJ, "n=200", "batch_size=64", f"data_root={data_dir}"]
+        return run_cli("eval", *args, f"paths.cache_dir={tmp_path}/cache", *extra, cwd=tmp_path)
+
+    res = evaluate()
     assert res.returncode == 0, res.stderr
     report = json.loads((out / "checkpoints" / "last_eval.json").read_text())
     assert set(report["values"]) == {
@@ -39,17 +35,8 @@ def test_table_and_json_report_beside_the_checkpoint(run_train, data_dir, tmp_pa
     for name, value in report["values"].items():
         assert name in res.stdout and f"{value:.4f}" in res.stdout  # the printed table
     # the same protocol again: the reference features come from the cache, values identical
-    res = run_cli(
-        "eval",
-        f"ckpt_path={ckpt}",
-        *PROJ,
-        "n=200",
-        "batch_size=64",
-        f"data_root={data_dir}",
-        f"paths.cache_dir={tmp_path}/cache",
-        f"report={tmp_path}/again.json",
-        cwd=tmp_path,
-    )
+    res = evaluate(f"report={tmp_path}/again.json")
+    assert res.returncode == 0, res.stderr
     assert json.loads((tmp_path / "again.json").read_text())["values"] == report["values"]
     assert len(list((tmp_path / "cache" / "reference").iterdir())) == 1
 
