@@ -20,14 +20,37 @@ def load_model(ckpt_path: str | Path, device: str = "cpu"):
     return load_checkpoint(ckpt_path, device)[0]
 
 
-def generate(model, n: int, seed: int, batch_size: int) -> torch.Tensor:
+def generate(
+    model, n: int, seed: int, batch_size: int, truncation: float | None = None
+) -> torch.Tensor:
     """``n`` images in [-1, 1] (CPU), the same for the same seed on any device."""
     gen = torch.Generator().manual_seed(seed)
     batches = [
-        model.sample(model.sample_z(min(batch_size, n - i), generator=gen)).float().cpu()
+        model.sample(model.sample_z(min(batch_size, n - i), gen, truncation)).float().cpu()
         for i in range(0, n, batch_size)
     ]
     return torch.cat(batches)
+
+
+def slerp(a: torch.Tensor, b: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+    """Spherical interpolation: Gaussian latents keep their typical norm all the way (a
+    straight line passes through low-norm z that G rarely saw in training)."""
+    cos = (a * b).sum(-1, keepdim=True) / (
+        a.norm(dim=-1, keepdim=True) * b.norm(dim=-1, keepdim=True)
+    )
+    omega = torch.arccos(cos.clamp(-1 + 1e-7, 1 - 1e-7))
+    return (torch.sin((1 - t) * omega) * a + torch.sin(t * omega) * b) / torch.sin(omega)
+
+
+def interpolation_strips(
+    model, rows: int, steps: int, seed: int, truncation: float | None = None
+) -> torch.Tensor:
+    """``rows`` strips of ``steps`` images each, from one random z to another."""
+    gen = torch.Generator().manual_seed(seed)
+    a, b = (model.sample_z(rows, gen, truncation).cpu() for _ in range(2))
+    t = torch.linspace(0, 1, steps).view(1, steps, 1)
+    z = slerp(a.unsqueeze(1), b.unsqueeze(1), t).reshape(rows * steps, -1)
+    return model.sample(z).float().cpu()
 
 
 def write(images: torch.Tensor, out: Path, nrow: int) -> list[Path]:
@@ -50,7 +73,12 @@ def main(cfg: DictConfig) -> None:
     quiet_library_noise()
     require_values(cfg)
     model = load_model(cfg.ckpt_path, resolve_device(cfg.device))
-    paths = write(generate(model, cfg.n, cfg.seed, cfg.batch_size), Path(cfg.out), cfg.nrow)
+    if cfg.interpolate:  # n strips of `interpolate` images each, one strip a row
+        images = interpolation_strips(model, cfg.n, cfg.interpolate, cfg.seed, cfg.truncation)
+        paths = write(images, Path(cfg.out), cfg.interpolate)
+    else:
+        images = generate(model, cfg.n, cfg.seed, cfg.batch_size, cfg.truncation)
+        paths = write(images, Path(cfg.out), cfg.nrow)
     where = paths[0] if len(paths) == 1 else f"{len(paths)} images in {Path(cfg.out)}"
     print(f"ganlab-sample: wrote {where} (iteration {model.g_steps} of {cfg.ckpt_path})")
 

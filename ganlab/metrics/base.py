@@ -29,6 +29,9 @@ class FeatureMetric:
     name: str = "metric"
     keys: tuple[str, ...] = ()  # what __call__ returns, the headline first
     lower_is_better: bool = True
+    #: True: called as ``metric(None, fake_logits)`` on the extractor's class logits, for
+    #: extractors that have ``logits`` (a classifier); skipped for the others.
+    uses_logits: bool = False
 
     def __call__(self, real: torch.Tensor, fake: torch.Tensor) -> dict[str, float]:
         raise NotImplementedError

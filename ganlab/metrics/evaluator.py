@@ -39,14 +39,16 @@ class Evaluator:
         self.n, self.split, self.batch_size = n, split, batch_size
         self.cache_dir = cache_dir or default_cache_dir()
 
+    def pairs(self):
+        """(extractor name, metric) for every metric that applies to that extractor."""
+        for name, ext in self.extractors.items():
+            for metric in self.metrics.values():
+                if not metric.uses_logits or hasattr(ext, "logits"):
+                    yield name, metric
+
     def names(self) -> list[str]:
         """Every metric name this protocol produces, the first one being the headline."""
-        return [
-            metric_name(k, e, self.n)
-            for e in self.extractors
-            for m in self.metrics.values()
-            for k in m.keys
-        ]
+        return [metric_name(k, e, self.n) for e, m in self.pairs() for k in m.keys]
 
     def real(self, datamodule, device) -> dict[str, torch.Tensor]:
         return {
@@ -65,20 +67,26 @@ class Evaluator:
     def fake(
         self, generate: Callable[[int], torch.Tensor], n: int, device
     ) -> dict[str, torch.Tensor]:
-        """Features of ``n`` generated images; each batch goes through every extractor."""
-        feats = {name: [] for name in self.extractors}
+        """Features (and, where a metric wants them, class logits under ``<name>:logits``) of
+        ``n`` generated images; each batch goes through every extractor once."""
+        logit_users = {e for e, m in self.pairs() if m.uses_logits}
+        feats = {name: [] for name in [*self.extractors, *(f"{e}:logits" for e in logit_users)]}
         for start in range(0, n, self.batch_size):
             images = generate(min(self.batch_size, n - start)).to(device)
             for name, ext in self.extractors.items():
                 feats[name].append(extract(ext.to(device), [images], len(images), device))
+                if name in logit_users:
+                    feats[f"{name}:logits"].append(ext.logits(images).float().cpu())
         return {name: torch.cat(f) for name, f in feats.items()}
 
     def compute(self, real: dict, fake: dict) -> dict[str, float]:
         out = {}
-        for ext in self.extractors:
-            for metric in self.metrics.values():
-                for key, value in metric(real[ext], fake[ext]).items():
-                    out[metric_name(key, ext, self.n)] = value
+        for ext, metric in self.pairs():
+            if metric.uses_logits:
+                values = metric(None, fake[f"{ext}:logits"])
+            else:
+                values = metric(real[ext], fake[ext])
+            out.update({metric_name(key, ext, self.n): value for key, value in values.items()})
         return out
 
     def __call__(self, generate, datamodule, device="cpu") -> dict[str, float]:

@@ -83,9 +83,21 @@ class GAN(L.LightningModule):
     def nz(self) -> int:
         return self.generator.nz
 
-    def sample_z(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
-        """Latent vectors N(0, I) on the module's device (a CPU ``generator`` for fixed z)."""
-        return torch.randn(n, self.nz, generator=generator).to(self.device)
+    def sample_z(
+        self, n: int, generator: torch.Generator | None = None, truncation: float | None = None
+    ) -> torch.Tensor:
+        """Latent vectors N(0, I) on the module's device (a CPU ``generator`` for fixed z).
+
+        ``truncation=t`` draws each coordinate from N(0, 1) truncated to [-t, t] (the
+        truncation trick of BigGAN): typical images, less variety.
+        """
+        if truncation is None:
+            return torch.randn(n, self.nz, generator=generator).to(self.device)
+        if truncation <= 0:
+            raise ConfigError(f"truncation must be > 0, got {truncation}")
+        z = torch.empty(n, self.nz)
+        torch.nn.init.trunc_normal_(z, 0.0, 1.0, -truncation, truncation, generator=generator)
+        return z.to(self.device)
 
     @property
     def sampling_generator(self) -> nn.Module:

@@ -58,3 +58,30 @@ def test_cli_bad_checkpoint_is_one_line(tmp_path):
         f"ganlab: error: checkpoint not found: {tmp_path}/missing.ckpt. "
         "Runs keep theirs in <run_dir>/checkpoints/last.ckpt."
     )
+
+
+def test_interpolation_strips_run_between_two_latents(ckpt, tmp_path):
+    from ganlab.cli.sample import interpolation_strips, slerp
+
+    model = load_model(ckpt)
+    strips = interpolation_strips(model, rows=3, steps=5, seed=1)
+    assert strips.shape == (15, 1, 28, 28)
+    gen = torch.Generator().manual_seed(1)
+    a, b = model.sample_z(3, gen), model.sample_z(3, gen)
+    assert torch.allclose(strips[0::5], model.sample(a), atol=1e-5)  # each row starts at a
+    assert torch.allclose(strips[4::5], model.sample(b), atol=1e-5)  # ... and ends at b
+    mid = slerp(a, b * a.norm(dim=1, keepdim=True) / b.norm(dim=1, keepdim=True), torch.tensor(0.5))
+    assert torch.allclose(mid.norm(dim=1), a.norm(dim=1), rtol=1e-4)  # no dip in the norm
+    res = run_cli(
+        "sample", f"ckpt_path={ckpt}", "n=2", "interpolate=4", "out=strips.png", cwd=tmp_path
+    )
+    assert res.returncode == 0, res.stderr
+    assert Image.open(tmp_path / "strips.png").size == (4 * 30 + 2, 2 * 30 + 2)
+
+
+def test_truncation_bounds_the_latents(ckpt):
+    model = load_model(ckpt)
+    z = model.sample_z(2000, torch.Generator().manual_seed(0), truncation=0.5)
+    assert z.abs().max() <= 0.5 and z.std() < 0.35  # N(0,1) cut to [-0.5, 0.5]: std 0.28
+    plain = generate(model, 8, seed=0, batch_size=8)
+    assert not torch.allclose(plain, generate(model, 8, seed=0, batch_size=8, truncation=0.5))

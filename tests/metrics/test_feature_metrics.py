@@ -76,3 +76,30 @@ def test_names_carry_the_protocol():
     assert metric_name("fid", "mnistnet", 10000) == "fid_mnistnet_10k"
     ev = Evaluator({"inception": None}, {"fid": FID(), "pr": PrecisionRecall()}, n=2000)
     assert ev.names() == ["fid_inception_2k", "precision_inception_2k", "recall_inception_2k"]
+
+
+def test_logit_metrics_apply_only_to_classifiers():
+    from ganlab.metrics import ClassifierIS
+    from tests.helpers import Projection
+
+    class Uniform(Projection):
+        """A "classifier" that is never sure: its Inception Score is exactly 1."""
+
+        name = "cls"
+
+        def logits(self, images):
+            return torch.zeros(len(images), 10)
+
+    ev = Evaluator(
+        {"proj": Projection(), "cls": Uniform()},
+        {"fid": FID(), "is": ClassifierIS(splits=2)},
+        n=20,
+        batch_size=8,
+    )
+    assert ev.names() == ["fid_proj_20", "fid_cls_20", "is_cls_20", "is_std_cls_20"]
+    fake = ev.fake(lambda k: torch.rand(k, 1, 28, 28) * 2 - 1, 20, "cpu")
+    assert set(fake) == {"proj", "cls", "cls:logits"} and fake["cls:logits"].shape == (20, 10)
+    out = ev.compute({"proj": fake["proj"], "cls": fake["cls"]}, fake)
+    assert set(out) == set(ev.names())
+    assert out["fid_proj_20"] == pytest.approx(0.0, abs=1e-3)  # the same images both sides
+    assert out["is_cls_20"] == pytest.approx(1.0) and out["is_std_cls_20"] == pytest.approx(0.0)

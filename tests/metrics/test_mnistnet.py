@@ -11,16 +11,11 @@ import torch.nn.functional as F
 
 from ganlab.data import MNISTDataModule
 from ganlab.errors import ConfigError, DatasetError
-from ganlab.metrics import mnistnet
+from ganlab.metrics import mnistnet_train
 from ganlab.metrics.extractors import file_sha256
-from ganlab.metrics.mnistnet import (
-    MNISTNet,
-    MNISTNetFeatures,
-    cache_paths,
-    inception_score,
-    load_mnistnet,
-    train_mnistnet,
-)
+from ganlab.metrics.inception_score import inception_score
+from ganlab.metrics.mnistnet import MNISTNet, MNISTNetFeatures
+from ganlab.metrics.mnistnet_train import cache_paths, load_mnistnet, train_mnistnet
 
 
 def levels(*shape, seed=0):
@@ -90,7 +85,7 @@ def test_cache_round_trip(tiny_mnistnet_cache, monkeypatch):
     def no_training(*args, **kwargs):
         raise AssertionError("a cached network was trained again")
 
-    monkeypatch.setattr(mnistnet, "train_mnistnet", no_training)
+    monkeypatch.setattr(mnistnet_train, "train_mnistnet", no_training)
     again = load_mnistnet(cache, "unused", train_if_missing=False)
     assert states_equal(again.state_dict(), trained.state_dict()) and not again.training
 
@@ -102,10 +97,10 @@ def test_missing_cache_trains_once_and_says_so(tmp_path, monkeypatch, capsys):
         calls.append((data_root, kwargs))
         return MNISTNet(), 0.5
 
-    monkeypatch.setattr(mnistnet, "train_mnistnet", fake_training)
+    monkeypatch.setattr(mnistnet_train, "train_mnistnet", fake_training)
     load_mnistnet(tmp_path, "somewhere", progress=False)
     load_mnistnet(tmp_path, "somewhere", progress=False)
-    assert calls == [("somewhere", {**mnistnet.TRAINING, "progress": False})]
+    assert calls == [("somewhere", {**mnistnet_train.TRAINING, "progress": False})]
     pt, record = cache_paths(tmp_path)
     assert capsys.readouterr().out == (
         f"ganlab: training the MNIST feature network once (~1 min), cached in {pt}\n"
@@ -158,15 +153,15 @@ def test_main_reports_trains_with_force_and_prints_user_errors(
 ):
     shutil.copytree(tiny_mnistnet_cache[0], tmp_path, dirs_exist_ok=True)
     pt, record = cache_paths(tmp_path)
-    monkeypatch.setattr(mnistnet, "train_mnistnet", lambda *a, **k: (MNISTNet(), 0.25))
-    mnistnet.main(["--cache-dir", str(tmp_path)])  # cached: reports it, trains nothing
+    monkeypatch.setattr(mnistnet_train, "train_mnistnet", lambda *a, **k: (MNISTNet(), 0.25))
+    mnistnet_train.main(["--cache-dir", str(tmp_path)])  # cached: reports it, trains nothing
     accuracy = json.loads(record.read_text())["test_accuracy"]
     assert capsys.readouterr().out == f"MNISTNet test accuracy {accuracy:.2%}, cached in {pt}\n"
-    mnistnet.main(["--cache-dir", str(tmp_path), "--force"])
+    mnistnet_train.main(["--cache-dir", str(tmp_path), "--force"])
     assert capsys.readouterr().out == f"MNISTNet test accuracy 25.00%, cached in {pt}\n"
     record.write_text("{}")
     with pytest.raises(SystemExit) as exit_info:
-        mnistnet.main(["--cache-dir", str(tmp_path)])
+        mnistnet_train.main(["--cache-dir", str(tmp_path)])
     assert exit_info.value.code == 1
     assert capsys.readouterr().err == (
         f"ganlab: error: The cached MNIST feature network {pt} is corrupt (its sha256 is not "
@@ -196,7 +191,7 @@ def test_inception_score_of_known_logits():
 @pytest.mark.slow
 def test_real_mnistnet_is_accurate_and_its_features_separate_classes(mnistnet_cache, data_dir):
     info = json.loads(cache_paths(mnistnet_cache)[1].read_text())
-    assert info["test_accuracy"] >= 0.99 and info == {**info, **mnistnet.TRAINING}
+    assert info["test_accuracy"] >= 0.99 and info == {**info, **mnistnet_train.TRAINING}
     ext = MNISTNetFeatures(cache_dir=mnistnet_cache, train_if_missing=False)
     data = MNISTDataModule(data_dir)
     data.prepare_data()
