@@ -63,7 +63,7 @@ class InceptionFeatures(FeatureExtractor):
         weights_path = weights_path or os.environ.get(INCEPTION_ENV) or None
         if weights_path is not None and not Path(weights_path).expanduser().is_file():
             raise ConfigError(
-                f"Inception weights not found at {weights_path}. Point metrics.inception_weights "
+                f"Inception weights not found at {weights_path}. Point paths.inception_weights "
                 f"(or {INCEPTION_ENV}) at pt_inception-2015-12-05-fid.pth."
             )
         self.weights_sha = file_sha256(weights_path)[:12] if weights_path else "download"
@@ -77,7 +77,7 @@ class InceptionFeatures(FeatureExtractor):
         except OSError as exc:  # the download failed: no internet and no local copy
             raise ConfigError(
                 "The FID Inception weights could not be downloaded. On a machine without internet "
-                f"set metrics.inception_weights=/path/to/pt_inception-2015-12-05-fid.pth (or the "
+                f"set paths.inception_weights=/path/to/pt_inception-2015-12-05-fid.pth (or the "
                 f"{INCEPTION_ENV} environment variable). ({exc})"
             ) from exc
         self.num_features = feature

@@ -87,3 +87,17 @@ def test_evaluator_orders_real_vs_real_below_noise(mnist, tmp_path):
     assert set(floor) == {"fid_proj_500", "kid_proj_500", "kid_std_proj_500", "eval_seconds"}
     assert floor["fid_proj_500"] < 0.1 * noise["fid_proj_500"]
     assert floor["kid_proj_500"] < noise["kid_proj_500"]
+
+
+def test_no_weights_and_no_internet_says_how_to_provide_them(monkeypatch):
+    import urllib.error
+
+    import torchmetrics.image.fid
+
+    def offline(*args, **kwargs):  # what torch-fidelity's download raises without a network
+        raise urllib.error.URLError("Name or service not known")
+
+    monkeypatch.delenv("GANLAB_INCEPTION_WEIGHTS", raising=False)
+    monkeypatch.setattr(torchmetrics.image.fid, "NoTrainInceptionV3", offline)
+    with pytest.raises(ConfigError, match=r"paths.inception_weights=.*GANLAB_INCEPTION_WEIGHTS"):
+        InceptionFeatures()
