@@ -35,7 +35,10 @@ def evaluated(trainer, which: str) -> dict:
     for callback in trainer.callbacks:
         if hasattr(callback, "evaluator") and getattr(callback, which, None):
             values = getattr(callback, which)
-            return {k: v if isinstance(v, str) else _scalars({k: v})[k] for k, v in values.items()}
+            return {
+                k: v if isinstance(v, (str, int)) else _scalars({k: v})[k]
+                for k, v in values.items()
+            }
     return {}
 
 
