@@ -73,6 +73,13 @@ def run_train(tmp_path, data_dir):
     return _run
 
 
+def run_ddp_train(run: Path, data_dir: Path, *overrides: str):
+    """ganlab-train on 2 CPU processes (Lightning DDP, gloo), writing into ``run``."""
+    ddp = ["trainer=ddp", "trainer.accelerator=cpu", "trainer.devices=2"]
+    paths = [f"data.root={data_dir}", f"hydra.run.dir={run}"]
+    return run_cli("train", *ddp, *overrides, *paths, cwd=run.parent)
+
+
 def run_cli(name: str, *args: str, cwd: Path, env: dict | None = None, timeout: int = 600):
     """Run ``ganlab-<name>`` as a user would (a new process); returns CompletedProcess."""
     return subprocess.run(  # the tests read returncode themselves

@@ -11,6 +11,7 @@ import lightning as L
 import torch
 
 from ganlab.metrics import Evaluator, FeatureMetric
+from ganlab.metrics.evaluator import build_extractors
 
 
 class Evaluation(L.Callback):
@@ -61,10 +62,7 @@ class Evaluation(L.Callback):
         # DataLoader iterator: private RNG state keeps a run identical with or without
         # evaluation.
         with torch.random.fork_rng(devices=[]):
-            extractors = {
-                name: make() if callable(make) and not isinstance(make, torch.nn.Module) else make
-                for name, make in self.features.items()
-            }
+            extractors = build_extractors(self.features)
         self.evaluator = Evaluator(
             extractors, self.metrics, self.n, self.split, self.cache_dir, self.batch_size
         )

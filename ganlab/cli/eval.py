@@ -14,6 +14,7 @@ from rich.table import Table
 
 from ganlab.cli.common import CONF_DIR, quiet_library_noise, reports_user_errors, require_values
 from ganlab.metrics import Evaluator
+from ganlab.metrics.evaluator import build_extractors
 from ganlab.metrics.reference import reference_key
 from ganlab.models.loading import load_checkpoint, resolve_device
 
@@ -26,7 +27,7 @@ def evaluate_checkpoint(cfg: DictConfig) -> dict:
         trained.data.root = cfg.data_root
     datamodule = instantiate(trained.data)
     datamodule.prepare_data()
-    extractors = {name: make() for name, make in instantiate(cfg.features).items()}
+    extractors = build_extractors(instantiate(cfg.features))
     evaluator = Evaluator(
         extractors, instantiate(cfg.metrics), cfg.n, cfg.split, cfg.paths.cache_dir, cfg.batch_size
     )

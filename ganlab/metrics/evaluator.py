@@ -9,7 +9,7 @@ import torch
 
 from ganlab.metrics.base import FeatureMetric
 from ganlab.metrics.extractors import FeatureExtractor
-from ganlab.metrics.reference import extract, reference_features
+from ganlab.metrics.reference import default_cache_dir, extract, reference_features
 
 
 def count_tag(n: int) -> str:
@@ -19,6 +19,15 @@ def count_tag(n: int) -> str:
 
 def metric_name(key: str, extractor: str, n: int) -> str:
     return f"{key}_{extractor}_{count_tag(n)}"
+
+
+def build_extractors(features: Mapping) -> dict[str, FeatureExtractor]:
+    """Extractors from a ``features`` config: factories (``_partial_: true``, built now,
+    since building one may load or train a network) or extractors already built."""
+    return {
+        name: make if isinstance(make, torch.nn.Module) else make()
+        for name, make in features.items()
+    }
 
 
 class Evaluator:
@@ -33,11 +42,13 @@ class Evaluator:
         cache_dir: str | None = None,
         batch_size: int = 500,
     ):
-        from ganlab.metrics.reference import default_cache_dir
-
         self.extractors, self.metrics = dict(extractors), dict(metrics)
         self.n, self.split, self.batch_size = n, split, batch_size
         self.cache_dir = cache_dir or default_cache_dir()
+
+    def _to(self, device) -> None:
+        for ext in self.extractors.values():
+            ext.to(device)
 
     def pairs(self):
         """(extractor name, metric) for every metric that applies to that extractor."""
@@ -51,9 +62,10 @@ class Evaluator:
         return [metric_name(k, e, self.n) for e, m in self.pairs() for k in m.keys]
 
     def real(self, datamodule, device) -> dict[str, torch.Tensor]:
+        self._to(device)
         return {
             name: reference_features(
-                ext.to(device),
+                ext,
                 datamodule,
                 self.split,
                 self.n,
@@ -69,12 +81,13 @@ class Evaluator:
     ) -> dict[str, torch.Tensor]:
         """Features (and, where a metric wants them, class logits under ``<name>:logits``) of
         ``n`` generated images; each batch goes through every extractor once."""
+        self._to(device)
         logit_users = {e for e, m in self.pairs() if m.uses_logits}
         feats = {name: [] for name in [*self.extractors, *(f"{e}:logits" for e in logit_users)]}
         for start in range(0, n, self.batch_size):
             images = generate(min(self.batch_size, n - start)).to(device)
             for name, ext in self.extractors.items():
-                feats[name].append(extract(ext.to(device), [images], len(images), device))
+                feats[name].append(extract(ext, [images], len(images), device))
                 if name in logit_users:
                     feats[f"{name}:logits"].append(ext.logits(images).float().cpu())
         return {name: torch.cat(f) for name, f in feats.items()}

@@ -6,7 +6,7 @@ import json
 import pytest
 import torch
 
-from tests.conftest import TINY_EVAL, run_cli
+from tests.conftest import TINY_EVAL, run_ddp_train
 
 NAMES = ["fid_proj_64", "kid_proj_64", "kid_std_proj_64", "precision_proj_64", "recall_proj_64"]
 
@@ -70,17 +70,8 @@ def test_evaluation_uses_the_ema_generator(run_train):
 @pytest.mark.slow
 def test_ddp_evaluation_gathers_both_ranks(tmp_path, data_dir):
     run = tmp_path / "run"
-    res = run_cli(
-        "train",
-        "trainer=ddp",
-        "trainer.accelerator=cpu",
-        "trainer.devices=2",
-        *TINY_EVAL,
-        "max_iters=2",
-        f"data.root={data_dir}",
-        f"hydra.run.dir={run}",
-        f"paths.cache_dir={tmp_path}/cache",
-        cwd=tmp_path,
+    res = run_ddp_train(
+        run, data_dir, *TINY_EVAL, "max_iters=2", f"paths.cache_dir={tmp_path}/cache"
     )
     assert res.returncode == 0, res.stderr
     summary = json.loads((run / "summary.json").read_text())

@@ -9,7 +9,7 @@ import torch
 from PIL import Image
 
 from ganlab.cli.common import CONF_DIR
-from tests.conftest import TINY, run_cli
+from tests.conftest import TINY, run_cli, run_ddp_train
 
 MODELS = sorted(p.stem for p in Path(CONF_DIR, "model").glob("*.yaml"))
 LOSSES = sorted(p.stem for p in Path(CONF_DIR, "loss").glob("*.yaml"))
@@ -193,17 +193,7 @@ def test_multirun_sweep_gives_each_job_its_own_directory(tmp_path, data_dir):
 @pytest.mark.slow
 def test_ddp_on_cpu_two_processes(tmp_path, data_dir):
     run = tmp_path / "run"
-    res = run_cli(
-        "train",
-        "trainer=ddp",
-        "trainer.accelerator=cpu",
-        "trainer.devices=2",
-        *TINY,
-        "max_iters=3",
-        f"data.root={data_dir}",
-        f"hydra.run.dir={run}",
-        cwd=tmp_path,
-    )
+    res = run_ddp_train(run, data_dir, *TINY, "max_iters=3")
     assert res.returncode == 0, res.stderr
     summary = json.loads((run / "summary.json").read_text())
     assert summary["status"] == "completed"
