@@ -60,6 +60,42 @@ def check_images(paths: list[Path]) -> dict[Path, str]:
         ImageFile.LOAD_TRUNCATED_IMAGES = truncated_ok
 
 
+def check_on_bad_image(on_bad_image: str) -> str:
+    """Return `on_bad_image`, or raise a ConfigError naming data.on_bad_image and the choices."""
+    if on_bad_image not in ON_BAD_IMAGE:
+        raise ConfigError(
+            f"data.on_bad_image={on_bad_image!r} is not a choice; use one of "
+            f"{', '.join(ON_BAD_IMAGE)}."
+        )
+    return on_bad_image
+
+
+def drop_bad_images(
+    paths: list[Path], bad: dict[Path, str], where: Path, on_bad_image: str
+) -> list[Path]:
+    """`paths` without the `bad` ones (with a warning) if on_bad_image="skip", else an error.
+
+    `where` is the folder named in the messages.
+    """
+    if not bad:
+        return paths
+    if on_bad_image == "skip":
+        warnings.warn(
+            f"Skipping {len(bad)} unreadable image(s) of {len(paths)} in {where}.",
+            stacklevel=2,
+        )
+        kept = [p for p in paths if p not in bad]
+        if not kept:
+            raise DatasetError(f"None of the {len(paths)} images in {where} is readable.")
+        return kept
+    listed = "\n".join(f"  {p} ({why})" for p, why in list(bad.items())[:SHOW_BAD])
+    more = f"\n  ... and {len(bad) - SHOW_BAD} more" if len(bad) > SHOW_BAD else ""
+    raise DatasetError(
+        f"{len(bad)} of {len(paths)} images in {where} cannot be read:\n{listed}{more}\n"
+        "Remove them, or set data.on_bad_image=skip to train without them."
+    )
+
+
 class ImageFileDataset(Dataset):
     """Images at `paths`; items are (transform(image), 0)."""
 
@@ -104,11 +140,7 @@ class FolderDataModule(ImageDataModule):
     ) -> None:
         if channels not in (1, 3):
             raise ConfigError(f"data.channels must be 1 or 3, got {channels!r}.")
-        if on_bad_image not in ON_BAD_IMAGE:
-            raise ConfigError(
-                f"data.on_bad_image={on_bad_image!r} is not a choice; use one of "
-                f"{', '.join(ON_BAD_IMAGE)}."
-            )
+        check_on_bad_image(on_bad_image)
         super().__init__(root, image_size, channels, num_workers=num_workers, **loader_kwargs)
         self.extensions = tuple(str(e) for e in extensions)  # Hydra passes a ListConfig
         self.check_images = bool(check_images)
@@ -131,24 +163,5 @@ class FolderDataModule(ImageDataModule):
                 f"{', '.join(self.extensions)}); set data.root to a folder of images."
             )
         if self.check_images:
-            paths = self._drop_bad(paths, check_images(paths))
+            paths = drop_bad_images(paths, check_images(paths), self.root, self.on_bad_image)
         return ImageFileDataset(paths, self.transform)
-
-    def _drop_bad(self, paths: list[Path], bad: dict[Path, str]) -> list[Path]:
-        if not bad:
-            return paths
-        if self.on_bad_image == "skip":
-            warnings.warn(
-                f"Skipping {len(bad)} unreadable image(s) of {len(paths)} in {self.root}.",
-                stacklevel=2,
-            )
-            kept = [p for p in paths if p not in bad]
-            if not kept:
-                raise DatasetError(f"None of the {len(paths)} images in {self.root} is readable.")
-            return kept
-        listed = "\n".join(f"  {p} ({why})" for p, why in list(bad.items())[:SHOW_BAD])
-        more = f"\n  ... and {len(bad) - SHOW_BAD} more" if len(bad) > SHOW_BAD else ""
-        raise DatasetError(
-            f"{len(bad)} of {len(paths)} images in {self.root} cannot be read:\n{listed}{more}\n"
-            "Remove them, or set data.on_bad_image=skip to train without them."
-        )

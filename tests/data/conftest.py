@@ -79,16 +79,18 @@ CELEBA_PARTITION = (0, 0, 0, 1, 1, 2)  # 3 train, 2 valid, 1 test
 CELEBA_IDENTITY = (2880, 2937, 8692, 5805, 9295, 4153)
 
 
-def build_celeba(root: Path) -> dict:
+def build_celeba(root: Path, attrs: np.ndarray | None = None) -> dict:
     """6 aligned-face JPEGs (178x218) and the 5 annotation files in the official formats.
 
     Each face is white inside the centred 178x178 square and black in the 20-pixel bands
-    above and below it, so a correct centre crop is all white.
+    above and below it, so a correct centre crop is all white. `attrs` (6 x 40 in {-1, 1})
+    replaces the random attributes where a test needs to know them.
     """
     base = root / "celeba"
     (base / "img_align_celeba").mkdir(parents=True)
     rng = np.random.default_rng(0)
-    attrs = rng.choice([-1, 1], size=(6, 40))
+    random_attrs = rng.choice([-1, 1], size=(6, 40))
+    attrs = random_attrs if attrs is None else np.asarray(attrs)
     names = [f"{i:06d}.jpg" for i in range(1, 7)]
     for name in names:
         face = np.zeros((218, 178, 3), dtype=np.uint8)
@@ -161,3 +163,8 @@ def make_truncated_jpeg():
 @pytest.fixture
 def config_vs_signature():
     return _config_vs_signature
+
+
+@pytest.fixture
+def make_celeba():
+    return build_celeba
