@@ -1,5 +1,6 @@
 """LightningModules (manual optimization)."""
 
+from ganlab.models.cyclegan import CycleGAN
 from ganlab.models.gan import GAN
 
-__all__ = ["GAN"]
+__all__ = ["GAN", "CycleGAN"]

@@ -1,0 +1,85 @@
+"""What every ganlab LightningModule shares: counters, guarded updates, logging, checks."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import lightning as L
+import torch
+from torch import nn
+from torch.nn.modules.batchnorm import _BatchNorm
+
+from ganlab.errors import ConfigError
+from ganlab.losses.base import AdversarialLoss
+
+OptimizerFactory = Callable[..., torch.optim.Optimizer]
+# Logged on the progress bar as well as to the loggers.
+PROGRESS_BAR_KEYS = frozenset({"train/d_loss", "train/g_loss"})
+
+
+def grad_norm(*modules: nn.Module) -> torch.Tensor:
+    """The 2-norm of all the modules' gradients together (0 when they have none)."""
+    grads = [p.grad for m in modules for p in m.parameters() if p.grad is not None]
+    if not grads:
+        return torch.zeros(())
+    return torch.nn.utils.get_total_norm(grads)
+
+
+def check_critic(discriminator: nn.Module, loss: AdversarialLoss, key: str) -> None:
+    """Refuse BatchNorm in a critic whose loss has a per-sample gradient penalty."""
+    has_bn = any(isinstance(m, _BatchNorm) for m in discriminator.modules())
+    if has_bn and not loss.allows_batchnorm_critic:
+        raise ConfigError(
+            f"{type(loss).__name__} computes a per-sample gradient penalty, which BatchNorm "
+            f"in the discriminator makes wrong. Use a per-sample normalisation, e.g. "
+            f"{key}.norm=layer (or instance/none)."
+        )
+
+
+class AdversarialModule(L.LightningModule):
+    """Manual optimization with G and D optimizers, and the counters every callback reads.
+
+    ``g_steps`` (iterations, what ``max_iters`` counts), ``d_steps`` (batches) and
+    ``images_seen`` (all ranks together) are plain ints, saved in checkpoints by
+    ``on_save_checkpoint``; tensors would force a device sync each time they are compared.
+    """
+
+    def __init__(self, n_critic: int = 1) -> None:
+        super().__init__()
+        if n_critic < 1:
+            raise ConfigError(f"model.n_critic must be >= 1, got {n_critic}")
+        self.automatic_optimization = False
+        self.n_critic = n_critic
+        self.g_steps = self.d_steps = self.images_seen = 0
+
+    def g_turn(self) -> bool:
+        """Whether the batch about to be trained ends with a G update."""
+        return (self.d_steps + 1) % self.n_critic == 0
+
+    def update(self, opt, loss: torch.Tensor, nets: list[nn.Module], clip: float | None):
+        """One optimizer step on ``loss``; returns the gradient norm before clipping (the
+        norm the loss really produced)."""
+        opt.zero_grad(set_to_none=True)
+        self.manual_backward(loss)
+        norm = grad_norm(*nets)
+        if clip is not None:
+            self.clip_gradients(opt, gradient_clip_val=clip, gradient_clip_algorithm="norm")
+        opt.step()
+        return norm
+
+    def log_train(self, logs: dict) -> None:
+        """Live losses on the progress bar; everything goes to the loggers (metrics.csv)."""
+        detached = {k: v.detach() if torch.is_tensor(v) else v for k, v in logs.items()}
+        self.log_dict({k: v for k, v in detached.items() if k in PROGRESS_BAR_KEYS}, prog_bar=True)
+        self.log_dict({k: v for k, v in detached.items() if k not in PROGRESS_BAR_KEYS})
+
+    def on_save_checkpoint(self, checkpoint: dict) -> None:
+        checkpoint["ganlab_counters"] = {
+            "g_steps": self.g_steps,
+            "d_steps": self.d_steps,
+            "images_seen": self.images_seen,
+        }
+
+    def on_load_checkpoint(self, checkpoint: dict) -> None:
+        for name, value in checkpoint.get("ganlab_counters", {}).items():
+            setattr(self, name, value)
