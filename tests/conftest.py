@@ -41,6 +41,21 @@ EVAL = [
     "callbacks.evaluation.batch_size=32",
 ]
 TINY_EVAL = [*SMALL, *EVAL]
+# The CycleGAN demo with tiny nets at 16x16: a few iterations take seconds.
+CYCLE_SMALL = [
+    "experiment=cyclegan_mnist",
+    "model.generator_ab.ngf=4",
+    "model.generator_ab.n_blocks=1",
+    "model.discriminator_a.ndf=4",
+    "data.image_size=16",
+    "data.batch_size=4",
+    "logger=none",
+    "~callbacks.progress_bar",
+    "callbacks.sample_grid.n=2",
+    "trainer.enable_model_summary=false",
+    "trainer.log_every_n_steps=1",
+]
+CYCLE_TINY = [*CYCLE_SMALL, "~callbacks.evaluation"]
 
 
 @pytest.fixture(scope="session")

@@ -3,12 +3,13 @@
 from pathlib import Path
 
 import pytest
+import torch
 from hydra.utils import instantiate
 
 from ganlab.cli.common import CONF_DIR
 from ganlab.cli.train import train
-from tests.conftest import TINY, compose_train
-from tests.data.conftest import build_celeba
+from tests.conftest import CYCLE_TINY, TINY, compose_train
+from tests.data.conftest import build_celeba, build_unpaired_folder
 
 GROUPS = (
     "model",
@@ -35,7 +36,16 @@ def data_root(tmp_path: Path, data_dir: Path, name: str) -> Path:
     if name == "folder":
         build_celeba(tmp_path / "folder_root")  # any folder of JPEGs will do
         return tmp_path / "folder_root"
+    if name == "unpaired_folder":
+        return build_unpaired_folder(tmp_path / "unpaired_root")
+    if name == "celeba_unpaired":
+        build_celeba(tmp_path / "celeba_root")
+        return tmp_path / "celeba_root"
     return data_dir
+
+
+# A model's data: translation models need two domains.
+MODEL_DATA = {"cyclegan": "mnist_unpaired"}
 
 
 def test_every_group_has_configs():
@@ -49,7 +59,9 @@ def test_every_group_has_configs():
 @pytest.mark.parametrize("group,name", CONFIGS)
 def test_config_composes_and_instantiates(group, name, tmp_path, data_dir):
     overrides = [f"{group}={name}"]
-    data = name if group == "data" else "mnist"
+    data = name if group == "data" else MODEL_DATA.get(name if group == "model" else "", "mnist")
+    if group == "model":
+        overrides.append(f"data={data}")
     overrides.append(f"data.root={data_root(tmp_path, data_dir, data)}")
     if group == "trainer":
         overrides.append("trainer.accelerator=cpu")  # gpu.yaml's precision etc. still apply
@@ -59,7 +71,11 @@ def test_config_composes_and_instantiates(group, name, tmp_path, data_dir):
     model = instantiate(cfg.model, loss=instantiate(cfg.loss))
     datamodule = instantiate(cfg.data)
     # The nets take their image size and channels from the data config.
-    assert model.generator.main[-2].out_channels == datamodule.channels == cfg.data.channels
+    generator = getattr(model, "generator_ab", None) or model.generator
+    last_conv = [
+        m for m in generator.modules() if isinstance(m, (torch.nn.Conv2d, torch.nn.ConvTranspose2d))
+    ][-1]
+    assert last_conv.out_channels == datamodule.channels == cfg.data.channels
     assert datamodule.image_size == cfg.data.image_size
     trainer = instantiate(cfg.trainer)
     assert trainer.max_epochs == -1
@@ -79,8 +95,11 @@ def cfg_choice(cfg, group):
 
 @pytest.mark.parametrize("name", SPECIALISED)
 def test_loss_model_specialisations_apply(name, tmp_path, data_dir):
-    loss, model = name.split("_dcgan")[0], "dcgan"
-    cfg = compose_train(tmp_path / "run", [f"loss={loss}", f"model={model}"], data_dir)
+    loss, model = name.rsplit("_", 1)
+    data = MODEL_DATA.get(model, "mnist")
+    cfg = compose_train(
+        tmp_path / "run", [f"loss={loss}", f"model={model}", f"data={data}"], data_dir
+    )
     assert cfg_choice(cfg, "loss_model") == name
     instantiate(cfg.model, loss=instantiate(cfg.loss))  # e.g. no BatchNorm critic for WGAN-GP
 
@@ -95,13 +114,16 @@ def test_wgan_gp_gets_paper_settings(tmp_path, data_dir):
 @pytest.mark.slow
 @pytest.mark.parametrize("name", EXPERIMENTS)
 def test_every_experiment_trains_with_tiny_limits(name, tmp_path, data_dir):
-    cfg = compose_train(tmp_path / "run", [f"experiment={name}", *TINY, "max_iters=2"])
+    cfg = compose_train(tmp_path / "run", [f"experiment={name}"])
+    tiny = [o for o in CYCLE_TINY if not o.startswith("experiment=")]
+    tiny = tiny if cfg_choice(cfg, "model") == "cyclegan" else TINY
+    cfg = compose_train(tmp_path / "run", [f"experiment={name}", *tiny, "max_iters=2"])
     root = data_root(tmp_path, data_dir, cfg_choice(cfg, "data"))
     cfg = compose_train(
         tmp_path / "run",
         [
             f"experiment={name}",
-            *TINY,
+            *tiny,
             "max_iters=2",
             "data.batch_size=2",
             "data.num_workers=0",

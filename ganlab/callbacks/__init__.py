@@ -5,6 +5,7 @@ from ganlab.callbacks.evaluation import Evaluation
 from ganlab.callbacks.progress import GANProgressBar
 from ganlab.callbacks.sample_grid import SampleGrid, log_image
 from ganlab.callbacks.summary import RunSummary, write_summary
+from ganlab.callbacks.translation_evaluation import TranslationEvaluation
 
 __all__ = [
     "CONFIG_KEY",
@@ -13,6 +14,7 @@ __all__ = [
     "GANProgressBar",
     "RunSummary",
     "SampleGrid",
+    "TranslationEvaluation",
     "log_image",
     "write_summary",
 ]

@@ -19,11 +19,13 @@ def log_image(logger, key: str, grid: torch.Tensor, step: int) -> None:
 
 
 class SampleGrid(L.Callback):
-    """Every ``every_n_iters`` generator updates and at the end of training, draw G(z) for one
-    fixed batch of z and save ``<run_dir>/samples/step_NNNNNN.png``.
+    """Every ``every_n_iters`` generator updates and at the end of training, save the model's
+    preview grid as ``<run_dir>/samples/step_NNNNNN.png``.
 
-    The fixed z comes from its own seeded generator so that grids of different runs (losses,
-    architectures) with the same ``seed`` show the same latent points.
+    The model decides what a preview is (``preview(n, seed, datamodule)``): a GAN draws G(z)
+    for ``n`` fixed z from its own seeded generator, so that grids of different runs (losses,
+    architectures) with the same ``seed`` show the same latent points; a CycleGAN translates
+    ``n`` fixed test images both ways, one row each.
     """
 
     def __init__(
@@ -38,16 +40,15 @@ class SampleGrid(L.Callback):
         self.seed, self.dirname = seed, dirname
         self._last_saved: int | None = None
 
-    def grid(self, pl_module) -> torch.Tensor:
-        z = pl_module.sample_z(self.n, generator=torch.Generator().manual_seed(self.seed))
-        images = pl_module.sample(z).float().cpu()
-        return make_grid(images, nrow=self.nrow, normalize=True, value_range=(-1, 1))
+    def grid(self, pl_module, datamodule=None) -> torch.Tensor:
+        images, nrow = pl_module.preview(self.n, self.seed, datamodule)
+        return make_grid(images, nrow=nrow or self.nrow, normalize=True, value_range=(-1, 1))
 
     def save(self, trainer: L.Trainer, pl_module) -> Path | None:
         step = pl_module.g_steps
         if not trainer.is_global_zero or step == self._last_saved:
             return None
-        grid = self.grid(pl_module)
+        grid = self.grid(pl_module, trainer.datamodule)
         path = Path(trainer.default_root_dir) / self.dirname / f"step_{step:06d}.png"
         path.parent.mkdir(parents=True, exist_ok=True)
         save_image(grid, path)

@@ -10,6 +10,7 @@ from omegaconf import DictConfig
 from torchvision.utils import save_image
 
 from ganlab.cli.common import CONF_DIR, quiet_library_noise, reports_user_errors, require_values
+from ganlab.errors import ConfigError
 from ganlab.models.loading import load_checkpoint, resolve_device
 
 GRID_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".webp"}
@@ -67,13 +68,67 @@ def write(images: torch.Tensor, out: Path, nrow: int) -> list[Path]:
     return paths
 
 
+def translate_folder(model, trained: DictConfig, cfg: DictConfig) -> list[Path]:
+    """Translate every image under ``cfg.input`` (resized to the trained size): a folder
+    mirroring the input's names, or one grid of (input, translation) pairs."""
+    from rich.progress import track
+    from torch.utils.data import DataLoader
+    from torchvision.transforms import v2
+
+    from ganlab.data.base import to_model_range
+    from ganlab.data.folder import EXTENSIONS, ImageFileDataset, find_images
+
+    root = Path(cfg.input).expanduser()
+    if not root.is_dir():
+        raise ConfigError(
+            f"input folder {root} does not exist; set input=DIR (images to translate)."
+        )
+    paths = find_images(root, EXTENSIONS)
+    if not paths:
+        raise ConfigError(
+            f"no images in {root} (searched recursively for {', '.join(EXTENSIONS)})."
+        )
+    size = trained.data.image_size
+    transform = v2.Compose(
+        [v2.Resize((size, size), antialias=True), *to_model_range(trained.data.channels)]
+    )
+    loader = DataLoader(ImageFileDataset(paths, transform), batch_size=cfg.batch_size)
+    out, grid = Path(cfg.out), Path(cfg.out).suffix.lower() in GRID_SUFFIXES
+    pairs, written, done = [], [], 0
+    for images, _ in track(
+        loader, description=f"Translating {cfg.direction}", disable=len(loader) < 2
+    ):
+        fake = model.translate(images, cfg.direction).float().cpu()
+        if grid:
+            pairs.append(torch.stack([images, fake], dim=1).flatten(0, 1))
+        else:
+            for image, path in zip(fake, paths[done : done + len(fake)]):
+                target = (out / path.relative_to(root)).with_suffix(".png")
+                target.parent.mkdir(parents=True, exist_ok=True)
+                save_image((image + 1) / 2, target)
+                written.append(target)
+        done += len(images)
+    return write(torch.cat(pairs), out, 2) if grid else written
+
+
 @hydra.main(version_base="1.3", config_path=CONF_DIR, config_name="sample")
 @reports_user_errors
 def main(cfg: DictConfig) -> None:
     quiet_library_noise()
     require_values(cfg)
-    model = load_model(cfg.ckpt_path, resolve_device(cfg.device))
-    if cfg.interpolate:  # n strips of `interpolate` images each, one strip a row
+    model, trained = load_checkpoint(cfg.ckpt_path, resolve_device(cfg.device))
+    translator = hasattr(model, "translate")
+    if translator != (cfg.input is not None):
+        raise ConfigError(
+            f"{cfg.ckpt_path} holds a translation model: set input=DIR (images to translate) "
+            "and direction=a2b or b2a."
+            if translator
+            else f"input= is for translation models (model=cyclegan); {cfg.ckpt_path} holds a "
+            "generator of images from noise: leave input out."
+        )
+    if translator:
+        paths = translate_folder(model, trained, cfg)
+    elif cfg.interpolate:  # n strips of `interpolate` images each, one strip a row
         images = interpolation_strips(model, cfg.n, cfg.interpolate, cfg.seed, cfg.truncation)
         paths = write(images, Path(cfg.out), cfg.interpolate)
     else:

@@ -168,3 +168,15 @@ def config_vs_signature():
 @pytest.fixture
 def make_celeba():
     return build_celeba
+
+
+def build_unpaired_folder(root: Path, counts=(6, 5, 3, 2), size=(24, 20)) -> Path:
+    """A CycleGAN dataset layout (trainA, trainB, testA, testB) of small PNGs: A images are
+    reddish, B images bluish, each one a different shade; returns ``root``."""
+    for folder, n in zip(("trainA", "trainB", "testA", "testB"), counts):
+        for i in range(n):
+            shade = 40 + 30 * i
+            colour = (200, shade, 20) if folder.endswith("A") else (20, shade, 200)
+            (root / folder).mkdir(parents=True, exist_ok=True)
+            Image.new("RGB", size, colour).save(root / folder / f"{i:03d}.png")
+    return root
