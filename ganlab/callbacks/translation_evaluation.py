@@ -9,6 +9,7 @@ import torch
 from ganlab.callbacks.evaluation import Evaluation
 from ganlab.errors import ConfigError
 from ganlab.metrics import Evaluator
+from ganlab.metrics.reference import reference_key
 
 # direction -> (source domain, target domain)
 DIRECTIONS = {"a2b": ("A", "B"), "b2a": ("B", "A")}
@@ -35,6 +36,21 @@ class TranslationEvaluation(Evaluation):
     def __init__(self, *args, split: str = "test", n: int = 1000, **kwargs):
         super().__init__(*args, split=split, n=n, **kwargs)
         self._first_name: str | None = None
+
+    @classmethod
+    def from_evaluator(cls, evaluator: Evaluator) -> TranslationEvaluation:
+        """The same measurement outside training (``ganlab-eval``), on an evaluator's
+        extractors, metrics, n, split, cache and batch size."""
+        callback = cls(
+            features=evaluator.extractors,
+            metrics=evaluator.metrics,
+            n=evaluator.n,
+            split=evaluator.split,
+            batch_size=evaluator.batch_size,
+            cache_dir=evaluator.cache_dir,
+        )
+        callback.evaluator = evaluator
+        return callback
 
     @property
     def monitor(self) -> str:
@@ -63,12 +79,27 @@ class TranslationEvaluation(Evaluation):
         self._first_name = metric_names[0] if metric_names else "cycle_l1_a"
         return values
 
+    def count(self, datamodule, direction: str) -> int:
+        """How many source images a direction translates: ``n``, or fewer in a small split."""
+        source = datamodule.domain(DIRECTIONS[direction][0])
+        return min(self.n, len(source.get_dataset(self.split)))
+
+    def reference_keys(self, datamodule) -> dict[str, str]:
+        """The cache key of every extractor's real features, per direction (for reports)."""
+        return {
+            f"{name}_{direction}": reference_key(
+                datamodule.domain(tgt), self.split, self.count(datamodule, direction), ext
+            )
+            for direction, (_, tgt) in DIRECTIONS.items()
+            for name, ext in self.evaluator.extractors.items()
+        }
+
     def _direction(self, datamodule, pl_module, direction: str) -> dict[str, float]:
         src, tgt = DIRECTIONS[direction]
         reverse = "b2a" if direction == "a2b" else "a2b"
         device = pl_module.device
         source = datamodule.domain(src)
-        n = min(self.n, len(source.get_dataset(self.split)))
+        n = self.count(datamodule, direction)
         loader = iter(source.dataloader(self.split, batch_size=self.batch_size))
         truth = getattr(datamodule, "true_translation", None)
         sums = {"cycle": 0.0, "true": 0.0, "seen": 0, "has_truth": True}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 
 import hydra
@@ -12,6 +13,7 @@ from omegaconf import DictConfig
 from rich.console import Console
 from rich.table import Table
 
+from ganlab.callbacks import TranslationEvaluation
 from ganlab.cli.common import CONF_DIR, quiet_library_noise, reports_user_errors, require_values
 from ganlab.metrics import Evaluator
 from ganlab.metrics.evaluator import build_extractors
@@ -28,28 +30,39 @@ def evaluate_checkpoint(cfg: DictConfig) -> dict:
     datamodule = instantiate(trained.data)
     datamodule.prepare_data()
     extractors = build_extractors(instantiate(cfg.features))
+    translator = hasattr(model, "translate")
+    split = cfg.split or ("test" if translator else "train")
     evaluator = Evaluator(
-        extractors, instantiate(cfg.metrics), cfg.n, cfg.split, cfg.paths.cache_dir, cfg.batch_size
+        extractors, instantiate(cfg.metrics), cfg.n, split, cfg.paths.cache_dir, cfg.batch_size
     )
-    gen = torch.Generator().manual_seed(cfg.seed)
-    values = evaluator(lambda k: model.sample(model.sample_z(k, gen)), datamodule, device)
-    seconds = values.pop("eval_seconds")
+    if translator:  # the in-training protocol: cycle error and metrics per direction
+        start = time.perf_counter()
+        translation = TranslationEvaluation.from_evaluator(evaluator)
+        values = translation.compute(datamodule, model)
+        seconds = time.perf_counter() - start
+        reference = translation.reference_keys(datamodule)
+    else:
+        gen = torch.Generator().manual_seed(cfg.seed)
+        values = evaluator(lambda k: model.sample(model.sample_z(k, gen)), datamodule, device)
+        seconds = values.pop("eval_seconds")
+        reference = {
+            name: reference_key(datamodule, split, cfg.n, ext) for name, ext in extractors.items()
+        }
+    sampling = getattr(model, "sampling_generator", None)  # translation models have no EMA
+    uses_ema = sampling is not None and sampling is not model.generator
     report = {
         "checkpoint": str(Path(cfg.ckpt_path).resolve()),
         "g_steps": model.g_steps,
-        "generator": "ema" if model.sampling_generator is not model.generator else "raw",
+        "generator": "ema" if uses_ema else "raw",
         "values": values,
         "seconds": round(seconds, 3),
         "protocol": {
             "n": cfg.n,
-            "split": cfg.split,
+            "split": split,
             "seed": cfg.seed,
             "data": trained.data._target_,
             "image_size": datamodule.image_size,
-            "reference": {
-                name: reference_key(datamodule, cfg.split, cfg.n, ext)
-                for name, ext in extractors.items()
-            },
+            "reference": reference,
         },
     }
     path = Path(

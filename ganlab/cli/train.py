@@ -38,6 +38,8 @@ def train(cfg: DictConfig) -> dict:
         L.seed_everything(cfg.seed, workers=True)
         datamodule = instantiate(cfg.data)
         model = instantiate(cfg.model, loss=instantiate(cfg.loss))
+        if hasattr(model, "check_data"):  # e.g. a translation model needs two domains
+            model.check_data(datamodule)
         loggers = [CSVLogger(out, name="", version="")]  # metrics.csv, whatever else is chosen
         loggers += [instantiate(c) for c in (cfg.get("logger") or {}).values() if c]
         summary = RunSummary(out, info)

@@ -25,6 +25,18 @@ def grad_norm(*modules: nn.Module) -> torch.Tensor:
     return torch.nn.utils.get_total_norm(grads)
 
 
+@torch.no_grad()
+def run_in_eval_mode(net: nn.Module, x: torch.Tensor) -> torch.Tensor:
+    """``net(x)`` in eval mode (dropout off, BatchNorm on running statistics), without
+    gradients; the net's mode is restored afterwards, so training resumes unchanged."""
+    was_training = net.training
+    net.eval()
+    try:
+        return net(x)
+    finally:
+        net.train(was_training)
+
+
 def check_critic(discriminator: nn.Module, loss: AdversarialLoss, key: str) -> None:
     """Refuse BatchNorm in a critic whose loss has a per-sample gradient penalty."""
     has_bn = any(isinstance(m, _BatchNorm) for m in discriminator.modules())

@@ -15,7 +15,12 @@ from torch import nn
 
 from ganlab.errors import ConfigError
 from ganlab.losses.base import AdversarialLoss
-from ganlab.models.base import AdversarialModule, OptimizerFactory, check_critic
+from ganlab.models.base import (
+    AdversarialModule,
+    OptimizerFactory,
+    check_critic,
+    run_in_eval_mode,
+)
 from ganlab.models.image_pool import ImagePool
 
 DIRECTIONS = ("a2b", "b2a")
@@ -88,7 +93,11 @@ class CycleGAN(AdversarialModule):
         self._preview_batch: tuple[torch.Tensor, torch.Tensor] | None = None
 
     def setup(self, stage: str) -> None:
-        datamodule = self._trainer.datamodule if self._trainer is not None else None
+        if self._trainer is not None:
+            self.check_data(self._trainer.datamodule)
+
+    def check_data(self, datamodule) -> None:
+        """Refuse data of one domain (before any of it is loaded: ganlab-train calls this)."""
         if datamodule is not None and not hasattr(datamodule, "domain"):
             raise ConfigError(
                 f"model=cyclegan translates between two image domains, but "
@@ -111,13 +120,7 @@ class CycleGAN(AdversarialModule):
         """Images in [-1, 1] translated A->B ("a2b") or B->A ("b2a"), the generator in eval
         mode (dropout off; the reference's instance norm keeps no running statistics, so
         eval mode changes nothing else)."""
-        net = self.generator(direction)
-        was_training = net.training
-        net.eval()
-        try:
-            return net(images.to(self.device))
-        finally:
-            net.train(was_training)
+        return run_in_eval_mode(self.generator(direction), images.to(self.device))
 
     @torch.no_grad()
     def preview(self, n: int, seed: int, datamodule) -> tuple[torch.Tensor, int]:

@@ -10,7 +10,12 @@ from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 
 from ganlab.errors import ConfigError
 from ganlab.losses.base import AdversarialLoss
-from ganlab.models.base import AdversarialModule, OptimizerFactory, check_critic
+from ganlab.models.base import (
+    AdversarialModule,
+    OptimizerFactory,
+    check_critic,
+    run_in_eval_mode,
+)
 
 
 class GAN(AdversarialModule):
@@ -83,13 +88,7 @@ class GAN(AdversarialModule):
     @torch.no_grad()
     def sample(self, z: torch.Tensor) -> torch.Tensor:
         """Images in [-1, 1] for ``z``, with G (or its EMA) in eval mode."""
-        net = self.sampling_generator
-        was_training = net.training
-        net.eval()
-        try:
-            return net(z.to(self.device))
-        finally:
-            net.train(was_training)
+        return run_in_eval_mode(self.sampling_generator, z.to(self.device))
 
     def preview(self, n: int, seed: int, datamodule=None) -> tuple[torch.Tensor, int | None]:
         """The sample grid's images: G(z) for ``n`` z from a generator seeded with ``seed``

@@ -176,3 +176,21 @@ def test_resume_restores_pools_and_schedule(run_cycle, tmp_path):
     # 2e-4 at iterations 0-2, then down by 1/4 per iteration: 5e-5 at iteration 5.
     assert resumed["final"]["train/lr_g"] == pytest.approx(5e-5)
     assert json.loads((out / "summary.json").read_text())["status"] == "completed"
+
+
+def test_eval_measures_a_translation_checkpoint(cycle_ckpt, tmp_path):
+    proj = ["features=[]", "+features.proj._target_=tests.helpers.Projection"]
+    proj.append("+features.proj._partial_=true")
+    res = run_cli(
+        "eval", f"ckpt_path={cycle_ckpt}", *proj, "metrics=[fid,kid]", "n=30", cwd=tmp_path
+    )
+    assert res.returncode == 0, res.stderr
+    report = json.loads(cycle_ckpt.with_name("last_eval.json").read_text())
+    assert report["protocol"]["split"] == "test" and report["g_steps"] == 2
+    values = report["values"]
+    assert {"fid_proj_30_a2b", "fid_proj_30_b2a", "kid_proj_30_a2b", "cycle_l1_a"} <= set(values)
+    assert {"true_l1_a2b", "cycle_l1_b"} <= set(values)
+    assert set(report["protocol"]["reference"]) == {"proj_a2b", "proj_b2a"}
+    key = report["protocol"]["reference"]["proj_a2b"]  # the real B images' features
+    assert key.startswith("mnistunpaired-B-thick-") and key.endswith("-test-16px-n30-proj-8")
+    assert "fid_proj_30_a2b" in res.stdout
