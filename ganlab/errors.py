@@ -15,3 +15,7 @@ class DatasetError(GanlabError):
 
 class CheckpointError(GanlabError):
     """A checkpoint that is missing or not a ganlab checkpoint."""
+
+
+class DivergedError(GanlabError):
+    """Training produced a non-finite loss or gradient (summary.json status ``diverged``)."""

@@ -3,6 +3,7 @@
 import torch
 from torch import nn
 
+from ganlab.losses import JSLoss
 from ganlab.metrics.extractors import FeatureExtractor
 
 
@@ -23,3 +24,24 @@ class Projection(FeatureExtractor):
     def forward(self, images):
         self.seen += len(images)
         return self.proj(nn.functional.interpolate(images, size=28).mean(1).flatten(1))
+
+
+class NaNAfter(JSLoss):
+    """The JS loss, until its ``which`` ("d" or "g") loss has been computed ``after`` times:
+    from then on that loss is NaN, as in a diverging run."""
+
+    def __init__(self, after: int = 3, which: str = "g", **js_kwargs):
+        super().__init__(**js_kwargs)
+        self.after, self.which, self.calls = after, which, 0
+
+    def _poison(self, loss: torch.Tensor) -> torch.Tensor:
+        self.calls += 1
+        return loss * float("nan") if self.calls > self.after else loss
+
+    def d_loss(self, critic, real, fake, d_real, d_fake):
+        total, terms = super().d_loss(critic, real, fake, d_real, d_fake)
+        return (self._poison(total), terms) if self.which == "d" else (total, terms)
+
+    def g_loss(self, d_fake):
+        loss = super().g_loss(d_fake)
+        return self._poison(loss) if self.which == "g" else loss

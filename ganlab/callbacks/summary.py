@@ -11,6 +11,8 @@ from typing import Any
 
 import lightning as L
 
+from ganlab.errors import DivergedError
+
 
 def write_summary(run_dir: str | Path, summary: dict[str, Any]) -> Path:
     """Write ``run_dir/summary.json`` atomically (a reader never sees half a file)."""
@@ -76,7 +78,12 @@ class RunSummary(L.Callback):
         self.write(trainer, pl_module, "interrupted" if trainer.interrupted else "completed")
 
     def on_exception(self, trainer, pl_module, exception: BaseException) -> None:
-        status = "interrupted" if isinstance(exception, KeyboardInterrupt) else "failed"
+        if isinstance(exception, KeyboardInterrupt):
+            status = "interrupted"
+        elif isinstance(exception, DivergedError):
+            status = "diverged"
+        else:
+            status = "failed"
         self.write(trainer, pl_module, status, message=f"{type(exception).__name__}: {exception}")
 
     def summary(self, trainer, pl_module, status: str, message: str | None = None) -> dict:

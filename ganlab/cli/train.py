@@ -38,6 +38,7 @@ def train(cfg: DictConfig) -> dict:
         L.seed_everything(cfg.seed, workers=True)
         datamodule = instantiate(cfg.data)
         model = instantiate(cfg.model, loss=instantiate(cfg.loss))
+        model.max_nonfinite_skips = cfg.max_nonfinite_skips
         if hasattr(model, "check_data"):  # e.g. a translation model needs two domains
             model.check_data(datamodule)
         loggers = [CSVLogger(out, name="", version="")]  # metrics.csv, whatever else is chosen

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 
 import lightning as L
 import torch
+from lightning.pytorch.utilities import rank_zero_warn
 from torch import nn
 from torch.nn.modules.batchnorm import _BatchNorm
 
-from ganlab.errors import ConfigError
+from ganlab.errors import ConfigError, DivergedError
 from ganlab.losses.base import AdversarialLoss
 
 OptimizerFactory = Callable[..., torch.optim.Optimizer]
@@ -63,21 +65,69 @@ class AdversarialModule(L.LightningModule):
         self.automatic_optimization = False
         self.n_critic = n_critic
         self.g_steps = self.d_steps = self.images_seen = 0
+        # Updates with a non-finite gradient that may be skipped before the run stops as
+        # diverged (ganlab-train sets it from the top-level max_nonfinite_skips).
+        self.max_nonfinite_skips = 0
+        self.nonfinite_skips = 0
 
     def g_turn(self) -> bool:
         """Whether the batch about to be trained ends with a G update."""
         return (self.d_steps + 1) % self.n_critic == 0
 
-    def update(self, opt, loss: torch.Tensor, nets: list[nn.Module], clip: float | None):
+    def update(
+        self,
+        opt,
+        loss: torch.Tensor,
+        nets: list[nn.Module],
+        clip: float | None,
+        terms: dict | None = None,
+    ) -> torch.Tensor | None:
         """One optimizer step on ``loss``; returns the gradient norm before clipping (the
-        norm the loss really produced)."""
+        norm the loss really produced), or None when a non-finite gradient made it skip the
+        step (see ``nonfinite``). ``terms`` name the loss's parts for that message."""
         opt.zero_grad(set_to_none=True)
         self.manual_backward(loss)
         norm = grad_norm(*nets)
+        # One device sync per update: the price of stopping before a bad step spoils the
+        # weights. Under DDP the norm is taken after the gradients' all-reduce, so every rank
+        # sees the same value and they all stop (or skip) together.
+        if not torch.isfinite(norm):
+            opt.zero_grad(set_to_none=True)
+            self.nonfinite(terms or {"loss": loss})
+            return None
         if clip is not None:
             self.clip_gradients(opt, gradient_clip_val=clip, gradient_clip_algorithm="norm")
         opt.step()
         return norm
+
+    def nonfinite(self, terms: dict) -> None:
+        """Skip this update if skips are left, else save the weights (still those of the
+        last good step: none was taken) as last.ckpt and stop with DivergedError."""
+        bad = [
+            name.removeprefix("train/")
+            for name, value in terms.items()
+            if torch.is_tensor(value) and not torch.isfinite(value).all()
+        ]
+        what = ", ".join(bad) if bad else "gradient (the loss itself is finite)"
+        iteration = self.g_steps + 1
+        if self.nonfinite_skips < self.max_nonfinite_skips:
+            self.nonfinite_skips += 1
+            rank_zero_warn(
+                f"iteration {iteration}: non-finite {what}; update skipped "
+                f"({self.nonfinite_skips} of max_nonfinite_skips={self.max_nonfinite_skips})."
+            )
+            return
+        saved = ""
+        checkpointer = self.trainer.checkpoint_callback
+        if checkpointer is not None and checkpointer.dirpath:
+            path = Path(checkpointer.dirpath) / "last.ckpt"
+            self.trainer.save_checkpoint(path)
+            saved = f" The weights before it are in {path}."
+        raise DivergedError(
+            f"training diverged at iteration {iteration}: non-finite {what}.{saved} Lower the "
+            "learning rates, clip gradients (model.grad_clip_d / grad_clip_g), or set "
+            "max_nonfinite_skips=N to skip up to N such updates."
+        )
 
     def log_train(self, logs: dict) -> None:
         """Live losses on the progress bar; everything goes to the loggers (metrics.csv)."""

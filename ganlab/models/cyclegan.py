@@ -184,7 +184,7 @@ class CycleGAN(AdversarialModule):
         if self.lr_schedule["interval"] == "epoch":
             self._step_schedulers()
 
-    def _d_update(self, opt_d, a, b, fake_a, fake_b) -> dict[str, torch.Tensor]:
+    def _d_update(self, opt_d, a, b, fake_a, fake_b) -> dict[str, torch.Tensor] | None:
         logs, total = {}, 0.0
         for name, critic, real, pool, fake in (
             ("a", self.discriminator_a, a, self.pool_a, fake_a),
@@ -203,12 +203,15 @@ class CycleGAN(AdversarialModule):
                 }
             )
         discs = [self.discriminator_a, self.discriminator_b]
-        logs["train/grad_norm_d"] = self.update(opt_d, total, discs, self.grad_clip_d)
+        norm = self.update(opt_d, total, discs, self.grad_clip_d, {"d_loss": total, **logs})
+        if norm is None:  # a skipped non-finite update
+            return None
+        logs["train/grad_norm_d"] = norm
         logs["train/d_loss"] = total
         logs["train/lr_d"] = opt_d.param_groups[0]["lr"]
         return logs
 
-    def _g_update(self, opt_g, a, b, fake_a, fake_b) -> dict[str, torch.Tensor]:
+    def _g_update(self, opt_g, a, b, fake_a, fake_b) -> dict[str, torch.Tensor] | None:
         # D's parameters need no gradients for G's update: toggling skips that work.
         self.toggle_optimizer(opt_g)
         adv_ab = self.loss.g_loss(self.discriminator_b(fake_b))
@@ -230,8 +233,11 @@ class CycleGAN(AdversarialModule):
             total = total + self.lambda_identity * (self.lambda_b * idt_b + self.lambda_a * idt_a)
             logs.update({"train/identity_a": idt_a, "train/identity_b": idt_b})
         gens = [self.generator_ab, self.generator_ba]
-        logs["train/grad_norm_g"] = self.update(opt_g, total, gens, self.grad_clip_g)
+        norm = self.update(opt_g, total, gens, self.grad_clip_g, {"g_loss": total, **logs})
         self.untoggle_optimizer(opt_g)
+        if norm is None:  # a skipped non-finite update
+            return None
+        logs["train/grad_norm_g"] = norm
         logs["train/g_loss"] = total
         logs["train/lr_g"] = opt_g.param_groups[0]["lr"]
         return logs
@@ -244,9 +250,16 @@ class CycleGAN(AdversarialModule):
             fake_b, fake_a = self.generator_ab(a), self.generator_ba(b)
         logs = {}
         if g_turn:
-            logs.update(self._g_update(opt_g, a, b, fake_a, fake_b))
+            g_logs = self._g_update(opt_g, a, b, fake_a, fake_b)
+            if g_logs is None:  # skipped (non-finite): drop the batch
+                return
+            logs.update(g_logs)
             self.g_steps += 1
-        logs.update(self._d_update(opt_d, a, b, fake_a, fake_b))
+        d_logs = self._d_update(opt_d, a, b, fake_a, fake_b)
+        if d_logs is None:
+            self.log_train(logs)
+            return
+        logs.update(d_logs)
         self.d_steps += 1
         if g_turn and self.lr_schedule["interval"] == "iteration":
             self._step_schedulers()  # after both optimizers' steps of the iteration

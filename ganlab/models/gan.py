@@ -113,7 +113,10 @@ class GAN(AdversarialModule):
         d_real = self.discriminator(real)
         d_fake = self.discriminator(fake.detach())
         d_loss, terms = self.loss.d_loss(self.discriminator, real, fake.detach(), d_real, d_fake)
-        norm_d = self.update(opt_d, d_loss, [self.discriminator], self.grad_clip_d)
+        named = {"d_loss": d_loss, **terms}
+        norm_d = self.update(opt_d, d_loss, [self.discriminator], self.grad_clip_d, named)
+        if norm_d is None:  # a skipped non-finite update: the batch is dropped
+            return
         self.d_steps += 1
         self.images_seen += real.shape[0] * self.trainer.world_size  # all ranks together
         logs = {
@@ -128,8 +131,13 @@ class GAN(AdversarialModule):
             # D's parameters need no gradients for G's update: toggling skips that work.
             self.toggle_optimizer(opt_g)
             g_loss = self.loss.g_loss(self.discriminator(fake))
-            norm_g = self.update(opt_g, g_loss, [self.generator], self.grad_clip_g)
+            norm_g = self.update(
+                opt_g, g_loss, [self.generator], self.grad_clip_g, {"g_loss": g_loss}
+            )
             self.untoggle_optimizer(opt_g)
+            if norm_g is None:  # skipped: D's update of this batch stands
+                self.log_train(logs)
+                return
             self.g_steps += 1
             if self.generator_ema is not None and self.g_steps >= self.ema_start:
                 self.generator_ema.update_parameters(self.generator)

@@ -237,3 +237,29 @@ def test_corrupt_image_in_a_worker_is_reported_by_path(tmp_path):
     assert last.startswith("ganlab: error:") and str(bad) in last
     summary = json.loads((tmp_path / "r" / "summary.json").read_text())
     assert summary["status"] == "failed" and str(bad) in summary["message"]
+
+
+def test_diverging_run_stops_with_status_diverged(tmp_path, data_dir):
+    run = tmp_path / "nan"
+    nan = ["loss._target_=tests.helpers.NaNAfter", "+loss.after=3", "max_iters=6"]
+    res = run_cli(
+        "train", *TINY, *nan, f"data.root={data_dir}", f"hydra.run.dir={run}", cwd=tmp_path
+    )
+    assert res.returncode == 1
+    last = res.stderr.strip().splitlines()[-1]
+    assert last.startswith("ganlab: error: training diverged at iteration 4: non-finite g_loss.")
+    summary = json.loads((run / "summary.json").read_text())
+    assert summary["status"] == "diverged" and "iteration 4" in summary["message"]
+    assert summary["g_steps"] == 3
+    ckpt = torch.load(run / "checkpoints" / "last.ckpt", weights_only=False)
+    assert ckpt["ganlab_counters"]["g_steps"] == 3
+    weights = [v for v in ckpt["state_dict"].values() if v.is_floating_point()]
+    assert all(torch.isfinite(v).all() for v in weights)
+    # One skip allowed: iteration 4's NaN is skipped with a warning; every later G loss is
+    # NaN too, so the next one stops the run.
+    skip = run_cli(
+        "train", *TINY, *nan, "max_nonfinite_skips=1", f"data.root={data_dir}",
+        f"hydra.run.dir={tmp_path / 'skip'}", cwd=tmp_path,
+    )  # fmt: skip
+    assert skip.returncode == 1 and "iteration 4: non-finite g_loss; update skipped" in skip.stderr
+    assert json.loads((tmp_path / "skip" / "summary.json").read_text())["status"] == "diverged"
