@@ -2,6 +2,7 @@
 
 from ganlab.callbacks.config_in_checkpoint import CONFIG_KEY, ConfigInCheckpoint
 from ganlab.callbacks.evaluation import Evaluation
+from ganlab.callbacks.interrupt import CheckpointOnInterrupt
 from ganlab.callbacks.progress import GANProgressBar
 from ganlab.callbacks.sample_grid import SampleGrid, log_image
 from ganlab.callbacks.summary import RunSummary, write_summary
@@ -9,6 +10,7 @@ from ganlab.callbacks.translation_evaluation import TranslationEvaluation
 
 __all__ = [
     "CONFIG_KEY",
+    "CheckpointOnInterrupt",
     "ConfigInCheckpoint",
     "Evaluation",
     "GANProgressBar",

@@ -11,6 +11,7 @@ from typing import Any
 
 import lightning as L
 
+from ganlab.callbacks.interrupt import interrupted_by
 from ganlab.errors import DivergedError
 
 
@@ -78,13 +79,14 @@ class RunSummary(L.Callback):
         self.write(trainer, pl_module, "interrupted" if trainer.interrupted else "completed")
 
     def on_exception(self, trainer, pl_module, exception: BaseException) -> None:
-        if isinstance(exception, KeyboardInterrupt):
+        signal_name = interrupted_by(exception)
+        if signal_name is not None:
             status = "interrupted"
-        elif isinstance(exception, DivergedError):
-            status = "diverged"
+            message = f"stopped by {signal_name} at iteration {pl_module.g_steps}"
         else:
-            status = "failed"
-        self.write(trainer, pl_module, status, message=f"{type(exception).__name__}: {exception}")
+            status = "diverged" if isinstance(exception, DivergedError) else "failed"
+            message = f"{type(exception).__name__}: {exception}"
+        self.write(trainer, pl_module, status, message=message)
 
     def summary(self, trainer, pl_module, status: str, message: str | None = None) -> dict:
         now = time.perf_counter()

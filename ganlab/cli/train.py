@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import signal
 import sys
 from pathlib import Path
 
@@ -11,9 +12,10 @@ import lightning as L
 from hydra.core.hydra_config import HydraConfig
 from hydra.utils import instantiate
 from lightning.pytorch.loggers import CSVLogger
+from lightning.pytorch.utilities.exceptions import SIGTERMException
 from omegaconf import DictConfig
 
-from ganlab.callbacks import ConfigInCheckpoint, RunSummary, write_summary
+from ganlab.callbacks import CheckpointOnInterrupt, ConfigInCheckpoint, RunSummary, write_summary
 from ganlab.cli.common import (
     CONF_DIR,
     quiet_library_noise,
@@ -45,7 +47,7 @@ def train(cfg: DictConfig) -> dict:
         loggers += [instantiate(c) for c in (cfg.get("logger") or {}).values() if c]
         summary = RunSummary(out, info)
         callbacks = [instantiate(c) for c in (cfg.get("callbacks") or {}).values() if c]
-        callbacks += [summary, ConfigInCheckpoint(cfg)]
+        callbacks += [summary, ConfigInCheckpoint(cfg), CheckpointOnInterrupt()]
         # Lightning counts every optimizer step; one iteration has n_critic + 1 of them.
         max_steps = -1 if cfg.max_iters is None else cfg.max_iters * (model.n_critic + 1)
         trainer: L.Trainer = instantiate(
@@ -61,6 +63,8 @@ def train(cfg: DictConfig) -> dict:
         raise
     try:
         trainer.fit(model, datamodule=datamodule, ckpt_path=cfg.ckpt_path)
+    except SIGTERMException:  # saved and reported by CheckpointOnInterrupt and RunSummary
+        raise SystemExit(128 + signal.SIGTERM) from None  # the shell's code for SIGTERM
     finally:
         if "wandb" in sys.modules:  # each sweep job gets its own wandb run
             import wandb

@@ -1,0 +1,67 @@
+"""SIGTERM / SIGINT: the run saves last.ckpt, says `interrupted`, and resumes from it."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+import torch
+
+from tests.conftest import REPO, TINY, run_cli
+
+
+def start_train(run, data_dir, *overrides):
+    args = [*TINY, f"data.root={data_dir}", f"hydra.run.dir={run}", *overrides]
+    return subprocess.Popen(
+        [sys.executable, "-m", "ganlab.cli.train", *args],
+        cwd=run.parent,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+    )
+
+
+def wait_until_training(run, timeout=120):
+    """Until summary.json says running and some batches are logged."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        summary = run / "summary.json"
+        if summary.is_file() and json.loads(summary.read_text())["status"] == "running":
+            time.sleep(1.5)  # a few dozen iterations
+            return
+        time.sleep(0.2)
+    pytest.fail("the run did not start")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("sig,code", [(signal.SIGTERM, 143), (signal.SIGINT, 1)])
+def test_signal_saves_a_checkpoint_and_the_run_resumes(tmp_path, data_dir, sig, code):
+    run = tmp_path / "run"
+    run.mkdir()
+    proc = start_train(run, data_dir, "max_iters=100000")
+    wait_until_training(run)
+    proc.send_signal(sig)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == code, err
+    summary = json.loads((run / "summary.json").read_text())
+    assert summary["status"] == "interrupted"
+    stopped_at = summary["g_steps"]
+    name = signal.Signals(sig).name
+    assert summary["message"] == f"stopped by {name} at iteration {stopped_at}"
+    ckpt_path = run / "checkpoints" / "last.ckpt"
+    assert f"saved {ckpt_path}. Resume with ckpt_path={ckpt_path}" in err
+    ckpt = torch.load(ckpt_path, weights_only=False)
+    assert stopped_at > 0 and ckpt["ganlab_counters"]["g_steps"] == stopped_at
+    # Resume: 5 more iterations from where it stopped.
+    resumed = tmp_path / "resumed"
+    res = run_cli(
+        "train", *TINY, f"data.root={data_dir}", f"hydra.run.dir={resumed}",
+        f"ckpt_path={ckpt_path}", f"max_iters={stopped_at + 5}", cwd=tmp_path,
+    )  # fmt: skip
+    assert res.returncode == 0, res.stderr
+    after = json.loads((resumed / "summary.json").read_text())
+    assert after["status"] == "completed" and after["g_steps"] == stopped_at + 5
