@@ -6,6 +6,7 @@ import pytest
 import torch
 from hydra.utils import instantiate
 
+from ganlab.cli.check_config import check_targets
 from ganlab.cli.common import CONF_DIR
 from ganlab.cli.train import train
 from tests.conftest import CYCLE_TINY, TINY, compose_train
@@ -68,6 +69,7 @@ def test_config_composes_and_instantiates(group, name, tmp_path, data_dir):
     cfg = compose_train(tmp_path / "run", overrides)
     if group == "sweep":
         assert set(cfg.hydra.sweeper.params) == {"loss", "seed"}
+    check_targets(cfg)  # every shipped config passes the key and type check
     model = instantiate(cfg.model, loss=instantiate(cfg.loss))
     datamodule = instantiate(cfg.data)
     # The nets take their image size and channels from the data config.

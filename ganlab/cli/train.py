@@ -16,6 +16,7 @@ from lightning.pytorch.utilities.exceptions import SIGTERMException
 from omegaconf import DictConfig
 
 from ganlab.callbacks import CheckpointOnInterrupt, ConfigInCheckpoint, RunSummary, write_summary
+from ganlab.cli.check_config import check_targets
 from ganlab.cli.common import (
     CONF_DIR,
     quiet_library_noise,
@@ -37,6 +38,7 @@ def train(cfg: DictConfig) -> dict:
     out = Path(cfg.paths.output_dir)
     info = run_info(cfg)
     try:
+        check_targets(cfg)  # wrong keys and types, before any data is touched
         L.seed_everything(cfg.seed, workers=True)
         datamodule = instantiate(cfg.data)
         model = instantiate(cfg.model, loss=instantiate(cfg.loss))
