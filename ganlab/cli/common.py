@@ -12,6 +12,7 @@ from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
 from omegaconf import DictConfig, OmegaConf
 
+from ganlab.cli import run_names  # noqa: F401  (registers the resolvers the configs use)
 from ganlab.errors import ConfigError, GanlabError
 
 # conf/ sits at the repository root (an editable install, as `make install` does).

@@ -24,6 +24,7 @@ from ganlab.cli.common import (
     require_values,
     user_error,
 )
+from ganlab.cli.run_names import flat_config
 
 
 def run_info(cfg: DictConfig) -> dict:
@@ -47,6 +48,9 @@ def train(cfg: DictConfig) -> dict:
             model.check_data(datamodule)
         loggers = [CSVLogger(out, name="", version="")]  # metrics.csv, whatever else is chosen
         loggers += [instantiate(c) for c in (cfg.get("logger") or {}).values() if c]
+        hparams = flat_config(cfg)  # the whole resolved experiment, filterable on dashboards
+        for logger in loggers:
+            logger.log_hyperparams(hparams)
         summary = RunSummary(out, info)
         callbacks = [instantiate(c) for c in (cfg.get("callbacks") or {}).values() if c]
         callbacks += [summary, ConfigInCheckpoint(cfg), CheckpointOnInterrupt()]
