@@ -45,3 +45,10 @@ class NaNAfter(JSLoss):
     def g_loss(self, d_fake):
         loss = super().g_loss(d_fake)
         return self._poison(loss) if self.which == "g" else loss
+
+
+class Broken(JSLoss):
+    """A loss with a bug: its D loss raises, as a crash in user code would."""
+
+    def d_loss(self, critic, real, fake, d_real, d_fake):
+        raise RuntimeError("a bug in the loss")
