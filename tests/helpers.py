@@ -52,3 +52,17 @@ class Broken(JSLoss):
 
     def d_loss(self, critic, real, fake, d_real, d_fake):
         raise RuntimeError("a bug in the loss")
+
+
+def quiet_trainer(**kwargs):
+    """A CPU Trainer without loggers, checkpoints, bars or summaries (override any)."""
+    import lightning as L
+
+    settings = {
+        "logger": False,
+        "enable_checkpointing": False,
+        "enable_progress_bar": False,
+        "enable_model_summary": False,
+        "accelerator": "cpu",
+    }
+    return L.Trainer(**{**settings, **kwargs})

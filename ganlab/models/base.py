@@ -100,6 +100,22 @@ class AdversarialModule(L.LightningModule):
         opt.step()
         return norm
 
+    def step(
+        self, which: str, opt, loss: torch.Tensor, nets: list[nn.Module], clip, logs: dict
+    ) -> dict | None:
+        """Update the ``which`` ("d" or "g") optimizer on ``loss``; returns ``logs`` with
+        ``train/<which>_loss``, ``train/grad_norm_<which>`` and ``train/lr_<which>`` added,
+        or None when a non-finite gradient made it skip the update."""
+        norm = self.update(opt, loss, nets, clip, {f"{which}_loss": loss, **logs})
+        if norm is None:
+            return None
+        return {
+            **logs,
+            f"train/{which}_loss": loss,
+            f"train/grad_norm_{which}": norm,
+            f"train/lr_{which}": opt.param_groups[0]["lr"],
+        }
+
     def nonfinite(self, terms: dict) -> None:
         """Skip this update if skips are left, else save the weights (still those of the
         last good step: none was taken) as last.ckpt and stop with DivergedError."""

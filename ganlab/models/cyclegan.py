@@ -203,13 +203,7 @@ class CycleGAN(AdversarialModule):
                 }
             )
         discs = [self.discriminator_a, self.discriminator_b]
-        norm = self.update(opt_d, total, discs, self.grad_clip_d, {"d_loss": total, **logs})
-        if norm is None:  # a skipped non-finite update
-            return None
-        logs["train/grad_norm_d"] = norm
-        logs["train/d_loss"] = total
-        logs["train/lr_d"] = opt_d.param_groups[0]["lr"]
-        return logs
+        return self.step("d", opt_d, total, discs, self.grad_clip_d, logs)
 
     def _g_update(self, opt_g, a, b, fake_a, fake_b) -> dict[str, torch.Tensor] | None:
         # D's parameters need no gradients for G's update: toggling skips that work.
@@ -233,13 +227,8 @@ class CycleGAN(AdversarialModule):
             total = total + self.lambda_identity * (self.lambda_b * idt_b + self.lambda_a * idt_a)
             logs.update({"train/identity_a": idt_a, "train/identity_b": idt_b})
         gens = [self.generator_ab, self.generator_ba]
-        norm = self.update(opt_g, total, gens, self.grad_clip_g, {"g_loss": total, **logs})
+        logs = self.step("g", opt_g, total, gens, self.grad_clip_g, logs)
         self.untoggle_optimizer(opt_g)
-        if norm is None:  # a skipped non-finite update
-            return None
-        logs["train/grad_norm_g"] = norm
-        logs["train/g_loss"] = total
-        logs["train/lr_g"] = opt_g.param_groups[0]["lr"]
         return logs
 
     def training_step(self, batch: Any, batch_idx: int) -> None:

@@ -113,39 +113,27 @@ class GAN(AdversarialModule):
         d_real = self.discriminator(real)
         d_fake = self.discriminator(fake.detach())
         d_loss, terms = self.loss.d_loss(self.discriminator, real, fake.detach(), d_real, d_fake)
-        named = {"d_loss": d_loss, **terms}
-        norm_d = self.update(opt_d, d_loss, [self.discriminator], self.grad_clip_d, named)
-        if norm_d is None:  # a skipped non-finite update: the batch is dropped
+        d_logs = {
+            "train/d_real": d_real.mean(),
+            "train/d_fake": d_fake.mean(),
+            **{f"train/{name}": value for name, value in terms.items()},
+        }
+        logs = self.step("d", opt_d, d_loss, [self.discriminator], self.grad_clip_d, d_logs)
+        if logs is None:  # a skipped non-finite update: the batch is dropped
             return
         self.d_steps += 1
         self.images_seen += real.shape[0] * self.trainer.world_size  # all ranks together
-        logs = {
-            "train/d_loss": d_loss,
-            "train/d_real": d_real.mean(),
-            "train/d_fake": d_fake.mean(),
-            "train/grad_norm_d": norm_d,
-            "train/lr_d": opt_d.param_groups[0]["lr"],
-            **{f"train/{name}": value for name, value in terms.items()},
-        }
         if g_turn:
             # D's parameters need no gradients for G's update: toggling skips that work.
             self.toggle_optimizer(opt_g)
             g_loss = self.loss.g_loss(self.discriminator(fake))
-            norm_g = self.update(
-                opt_g, g_loss, [self.generator], self.grad_clip_g, {"g_loss": g_loss}
-            )
+            g_logs = self.step("g", opt_g, g_loss, [self.generator], self.grad_clip_g, {})
             self.untoggle_optimizer(opt_g)
-            if norm_g is None:  # skipped: D's update of this batch stands
+            if g_logs is None:  # skipped: D's update of this batch stands
                 self.log_train(logs)
                 return
             self.g_steps += 1
             if self.generator_ema is not None and self.g_steps >= self.ema_start:
                 self.generator_ema.update_parameters(self.generator)
-            logs.update(
-                {
-                    "train/g_loss": g_loss,
-                    "train/grad_norm_g": norm_g,
-                    "train/lr_g": opt_g.param_groups[0]["lr"],
-                }
-            )
+            logs.update(g_logs)
         self.log_train(logs)

@@ -12,6 +12,7 @@ from ganlab.losses import LSLoss, WGANGPLoss
 from ganlab.models import CycleGAN
 from ganlab.models.cyclegan import LinearDecay
 from ganlab.nets import PatchDiscriminator, ResnetGenerator
+from tests.helpers import quiet_trainer
 
 NETS = ("generator_ab", "generator_ba", "discriminator_a", "discriminator_b")
 
@@ -46,14 +47,9 @@ def pairs(n=64, size=16):
 
 def fit(model, iters):
     recorder = StepRecorder()
-    trainer = L.Trainer(
+    trainer = quiet_trainer(
         max_steps=iters * (model.n_critic + 1),
         callbacks=[recorder],
-        logger=False,
-        enable_checkpointing=False,
-        enable_progress_bar=False,
-        enable_model_summary=False,
-        accelerator="cpu",
     )
     trainer.fit(model, pairs())
     return recorder.steps, trainer
@@ -143,13 +139,8 @@ def test_lr_schedule_in_a_run_constant_then_linear_to_zero():
 
 def test_lr_schedule_by_epoch():
     model = make_cyclegan(lr_schedule={"interval": "epoch", "constant": 1, "decay": 2})
-    trainer = L.Trainer(
+    trainer = quiet_trainer(
         max_epochs=3,
-        logger=False,
-        enable_checkpointing=False,
-        enable_progress_bar=False,
-        enable_model_summary=False,
-        accelerator="cpu",
         limit_train_batches=2,
     )
     seen = []
@@ -165,7 +156,7 @@ def test_lr_schedule_by_epoch():
 
 def test_schedule_needs_a_run_length():
     model = make_cyclegan(lr_schedule={"interval": "iteration"})
-    trainer = L.Trainer(max_epochs=-1, max_steps=-1, logger=False, accelerator="cpu")
+    trainer = quiet_trainer(max_epochs=-1, max_steps=-1)
     model.trainer = trainer
     with pytest.raises(ConfigError, match="model.lr_schedule"):
         model.configure_optimizers()

@@ -1,13 +1,12 @@
 """Non-finite losses: the run stops as diverged before the bad step, or skips it if allowed."""
 
-import lightning as L
 import pytest
 import torch
 from lightning.pytorch.callbacks import ModelCheckpoint
 from torch.utils.data import DataLoader, TensorDataset
 
 from ganlab.errors import DivergedError
-from tests.helpers import NaNAfter
+from tests.helpers import NaNAfter, quiet_trainer
 from tests.models.test_gan import make_gan
 
 
@@ -15,14 +14,10 @@ def fit(model, iters, tmp_path=None):
     torch.manual_seed(0)
     data = DataLoader(TensorDataset(torch.rand(64, 1, 28, 28) * 2 - 1), batch_size=4)
     callbacks = [ModelCheckpoint(dirpath=tmp_path, save_last=True)] if tmp_path else []
-    trainer = L.Trainer(
+    trainer = quiet_trainer(
         max_steps=iters * (model.n_critic + 1),
         callbacks=callbacks,
-        logger=False,
         enable_checkpointing=bool(tmp_path),
-        enable_progress_bar=False,
-        enable_model_summary=False,
-        accelerator="cpu",
     )
     trainer.fit(model, data)
     return trainer

@@ -11,6 +11,7 @@ from ganlab.errors import ConfigError
 from ganlab.losses import JSLoss, WGANGPLoss
 from ganlab.models import GAN
 from ganlab.nets import DCGANDiscriminator, DCGANGenerator
+from tests.helpers import quiet_trainer
 
 
 def make_gan(loss=None, norm="batch", **kwargs):
@@ -49,14 +50,9 @@ def fit(model, iters, batches=64):
     torch.manual_seed(0)
     data = DataLoader(TensorDataset(torch.rand(batches * 4, 1, 28, 28) * 2 - 1), batch_size=4)
     recorder = StepRecorder()
-    trainer = L.Trainer(
+    trainer = quiet_trainer(
         max_steps=iters * (model.n_critic + 1),
         callbacks=[recorder],
-        logger=False,
-        enable_checkpointing=False,
-        enable_progress_bar=False,
-        enable_model_summary=False,
-        accelerator="cpu",
     )
     trainer.fit(model, data)
     return recorder.steps
