@@ -1,5 +1,9 @@
 """Test doubles shared by several test modules (importable from subprocess runs too)."""
 
+import os
+import signal
+
+import lightning as L
 import torch
 from torch import nn
 
@@ -66,3 +70,15 @@ def quiet_trainer(**kwargs):
         "accelerator": "cpu",
     }
     return L.Trainer(**{**settings, **kwargs})
+
+
+class SigtermAt(L.Callback):
+    """Sends this process SIGTERM once iteration ``iteration`` has been trained, as a cluster's
+    pre-emption would; Lightning stops at the next batch boundary."""
+
+    def __init__(self, iteration: int):
+        self.iteration = iteration
+
+    def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx):
+        if pl_module.g_steps == self.iteration and pl_module.d_steps % pl_module.n_critic == 0:
+            os.kill(os.getpid(), signal.SIGTERM)

@@ -4,6 +4,7 @@ from ganlab.callbacks.config_in_checkpoint import CONFIG_KEY, ConfigInCheckpoint
 from ganlab.callbacks.evaluation import Evaluation
 from ganlab.callbacks.interrupt import CheckpointOnInterrupt
 from ganlab.callbacks.progress import GANProgressBar
+from ganlab.callbacks.rng_state import RestoreRNG
 from ganlab.callbacks.sample_grid import SampleGrid, log_image
 from ganlab.callbacks.summary import RunSummary, write_summary
 from ganlab.callbacks.translation_evaluation import TranslationEvaluation
@@ -14,6 +15,7 @@ __all__ = [
     "ConfigInCheckpoint",
     "Evaluation",
     "GANProgressBar",
+    "RestoreRNG",
     "RunSummary",
     "SampleGrid",
     "TranslationEvaluation",

@@ -30,12 +30,30 @@ class CheckpointOnInterrupt(L.Callback):
     def __init__(self) -> None:
         self.saved: Path | None = None
 
-    def on_exception(self, trainer, pl_module, exception: BaseException) -> None:
+    def path(self, trainer) -> Path | None:
         checkpointer = trainer.checkpoint_callback
-        if interrupted_by(exception) is None or checkpointer is None or not checkpointer.dirpath:
+        if checkpointer is None or not checkpointer.dirpath:
+            return None
+        return Path(checkpointer.dirpath) / "last.ckpt"
+
+    def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx) -> None:
+        # One process: save at the batch end, where ModelCheckpoint saves too. Lightning
+        # raises SIGTERMException a little later in its loop, and a checkpoint taken there
+        # restores badly after an epoch's last batch (Lightning then skips the next epoch's
+        # batches). Under DDP only the signalled rank knows yet, and a save needs every rank:
+        # it waits for the exception, which reaches all of them.
+        signalled = getattr(trainer, "received_sigterm", False) and trainer.world_size == 1
+        if signalled and (path := self.path(trainer)) is not None:
+            trainer.save_checkpoint(path)
+            self.saved = path
+
+    def on_exception(self, trainer, pl_module, exception: BaseException) -> None:
+        path = self.path(trainer)
+        if interrupted_by(exception) is None or path is None:
             return
-        self.saved = Path(checkpointer.dirpath) / "last.ckpt"
-        trainer.save_checkpoint(self.saved)
+        if self.saved is None:
+            self.saved = path
+            trainer.save_checkpoint(path)
         if trainer.is_global_zero:
             print(
                 f"ganlab: stopped by {interrupted_by(exception)} at iteration "

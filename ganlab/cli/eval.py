@@ -15,6 +15,7 @@ from rich.table import Table
 
 from ganlab.callbacks import TranslationEvaluation
 from ganlab.cli.common import CONF_DIR, quiet_library_noise, reports_user_errors, require_values
+from ganlab.cli.overrides import checks_overrides
 from ganlab.metrics import Evaluator
 from ganlab.metrics.evaluator import build_extractors
 from ganlab.metrics.reference import reference_key
@@ -85,6 +86,7 @@ def print_table(report: dict) -> None:
     print(f"{report['seconds']:.1f} s; report: {report['report_path']}")
 
 
+@checks_overrides("eval")
 @hydra.main(version_base="1.3", config_path=CONF_DIR, config_name="eval")
 @reports_user_errors
 def main(cfg: DictConfig) -> None:

@@ -10,6 +10,7 @@ from omegaconf import DictConfig
 from torchvision.utils import save_image
 
 from ganlab.cli.common import CONF_DIR, quiet_library_noise, reports_user_errors, require_values
+from ganlab.cli.overrides import checks_overrides
 from ganlab.errors import ConfigError
 from ganlab.models.loading import load_checkpoint, resolve_device
 
@@ -111,6 +112,7 @@ def translate_folder(model, trained: DictConfig, cfg: DictConfig) -> list[Path]:
     return write(torch.cat(pairs), out, 2) if grid else written
 
 
+@checks_overrides("sample")
 @hydra.main(version_base="1.3", config_path=CONF_DIR, config_name="sample")
 @reports_user_errors
 def main(cfg: DictConfig) -> None:

@@ -3,19 +3,26 @@
 from __future__ import annotations
 
 import json
+import platform
 import signal
 import sys
+from importlib import metadata
 from pathlib import Path
 
 import hydra
 import lightning as L
 from hydra.core.hydra_config import HydraConfig
 from hydra.utils import instantiate
-from lightning.pytorch.loggers import CSVLogger
 from lightning.pytorch.utilities.exceptions import SIGTERMException
 from omegaconf import DictConfig
 
-from ganlab.callbacks import CheckpointOnInterrupt, ConfigInCheckpoint, RunSummary, write_summary
+from ganlab.callbacks import (
+    CheckpointOnInterrupt,
+    ConfigInCheckpoint,
+    RestoreRNG,
+    RunSummary,
+    write_summary,
+)
 from ganlab.cli.check_config import check_targets
 from ganlab.cli.common import (
     CONF_DIR,
@@ -24,14 +31,50 @@ from ganlab.cli.common import (
     require_values,
     user_error,
 )
+from ganlab.cli.overrides import checks_overrides
+from ganlab.cli.resume import checkpoint_position, finished_summary, resume_point, trim_metrics
 from ganlab.cli.run_names import flat_config
+from ganlab.csv_logger import ResumableCSVLogger
+from ganlab.errors import ConfigError
+
+VERSIONED = ("ganlab", "torch", "torchvision", "lightning", "hydra-core", "torchmetrics", "numpy")
+
+
+def library_versions() -> dict[str, str]:
+    """The versions that decide whether a run can be reproduced bit for bit."""
+    versions = {"python": platform.python_version()}
+    for name in VERSIONED:
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            versions[name] = None
+    return versions
 
 
 def run_info(cfg: DictConfig) -> dict:
     """The config choices that identify a run in summary.json and reports."""
     choices = HydraConfig.get().runtime.choices if HydraConfig.initialized() else {}
     info = {group: choices.get(group) for group in ("model", "loss", "data", "trainer")}
-    return {**info, "seed": cfg.seed, "max_iters": cfg.max_iters}
+    return {**info, "seed": cfg.seed, "max_iters": cfg.max_iters, "versions": library_versions()}
+
+
+def objective_value(summary_path: Path, objective: str) -> float:
+    """``best.val/fid_...`` or ``final.<metric>`` read from a run's summary.json; NaN when the
+    run has no such value (it failed or diverged before an evaluation)."""
+    section, _, metric = str(objective).partition(".")
+    if section not in ("best", "final") or not metric:
+        raise ConfigError(
+            f"objective must be best.<metric> or final.<metric> (e.g. best.val/fid_mnistnet_10k), "
+            f"got {objective!r}."
+        )
+    summary = json.loads(summary_path.read_text()) if summary_path.is_file() else {}
+    if summary.get("status") != "completed":
+        return float("nan")
+    value = summary.get(section, {}).get(metric)
+    if value is None:
+        known = ", ".join(sorted(summary.get(section, {}))) or "none"
+        raise ConfigError(f"objective={objective}: no {metric} in {section}; it has: {known}.")
+    return float(value)
 
 
 def train(cfg: DictConfig) -> dict:
@@ -40,20 +83,30 @@ def train(cfg: DictConfig) -> dict:
     info = run_info(cfg)
     try:
         check_targets(cfg)  # wrong keys and types, before any data is touched
+        start = resume_point(cfg, out)
+        if cfg.get("resume") == "auto" and (done := finished_summary(out, cfg.max_iters)):
+            print(f"ganlab: resume=auto: {out} already completed {done['g_steps']} iterations.")
+            return done
+        if start is not None:
+            info["resumed_from"] = str(start)
+            if start.resolve().parent.parent == out.resolve():  # continuing in place
+                trim_metrics(out, checkpoint_position(start)["d_steps"])
         L.seed_everything(cfg.seed, workers=True)
         datamodule = instantiate(cfg.data)
         model = instantiate(cfg.model, loss=instantiate(cfg.loss))
         model.max_nonfinite_skips = cfg.max_nonfinite_skips
         if hasattr(model, "check_data"):  # e.g. a translation model needs two domains
             model.check_data(datamodule)
-        loggers = [CSVLogger(out, name="", version="")]  # metrics.csv, whatever else is chosen
+        loggers = [
+            ResumableCSVLogger(out, name="", version="")
+        ]  # metrics.csv, whatever else is chosen
         loggers += [instantiate(c) for c in (cfg.get("logger") or {}).values() if c]
         hparams = flat_config(cfg)  # the whole resolved experiment, filterable on dashboards
         for logger in loggers:
             logger.log_hyperparams(hparams)
         summary = RunSummary(out, info)
         callbacks = [instantiate(c) for c in (cfg.get("callbacks") or {}).values() if c]
-        callbacks += [summary, ConfigInCheckpoint(cfg), CheckpointOnInterrupt()]
+        callbacks += [summary, ConfigInCheckpoint(cfg), CheckpointOnInterrupt(), RestoreRNG()]
         # Lightning counts every optimizer step; one iteration has n_critic + 1 of them.
         max_steps = -1 if cfg.max_iters is None else cfg.max_iters * (model.n_critic + 1)
         trainer: L.Trainer = instantiate(
@@ -68,7 +121,7 @@ def train(cfg: DictConfig) -> dict:
         write_summary(out, {**info, "status": "failed", "message": str(err)})
         raise
     try:
-        trainer.fit(model, datamodule=datamodule, ckpt_path=cfg.ckpt_path)
+        trainer.fit(model, datamodule=datamodule, ckpt_path=start)
     except SIGTERMException:  # saved and reported by CheckpointOnInterrupt and RunSummary
         raise SystemExit(128 + signal.SIGTERM) from None  # the shell's code for SIGTERM
     finally:
@@ -79,12 +132,22 @@ def train(cfg: DictConfig) -> dict:
     return json.loads((out / "summary.json").read_text())
 
 
+@checks_overrides("train")
 @hydra.main(version_base="1.3", config_path=CONF_DIR, config_name="train")
 @reports_user_errors
-def main(cfg: DictConfig) -> None:
+def main(cfg: DictConfig) -> float | None:
     quiet_library_noise()
-    require_values(cfg)
-    train(cfg)
+    if cfg.get("objective") is None:
+        require_values(cfg)
+        train(cfg)
+        return None
+    try:
+        require_values(cfg)
+        train(cfg)
+    except Exception as exc:  # noqa: BLE001  (one failed trial must not end the search: NaN)
+        err = user_error(exc) or exc
+        print(f"ganlab: error: {err}", file=sys.stderr)
+    return objective_value(Path(cfg.paths.output_dir) / "summary.json", cfg.objective)
 
 
 if __name__ == "__main__":

@@ -11,6 +11,7 @@ from PIL import Image
 from torch.utils.data import DataLoader, Dataset
 from torchvision.transforms import v2
 
+from ganlab.data.resumable import ResumableLoader
 from ganlab.errors import ConfigError, DatasetError
 
 SPLITS = ("train", "val", "test")
@@ -121,14 +122,7 @@ class ImageDataModule(L.LightningDataModule):
         """A DataLoader over `split` with the configured workers (for evaluation code)."""
         dataset = self.get_dataset(split)
         batch_size = self.batch_size if batch_size is None else batch_size
-        if len(dataset) == 0:
-            raise DatasetError(f"The {split} split of the data in {self.root} has no images.")
-        if drop_last and len(dataset) < batch_size:
-            # Otherwise the loader is empty and training "finishes" without a single step.
-            raise ConfigError(
-                f"The {split} set has {len(dataset)} images, fewer than data.batch_size="
-                f"{batch_size}, so drop_last leaves no batch; lower data.batch_size."
-            )
+        self.check_loader(dataset, split, batch_size, drop_last)
         workers = self.num_workers
         return DataLoader(
             dataset,
@@ -140,6 +134,33 @@ class ImageDataModule(L.LightningDataModule):
             persistent_workers=self.persistent_workers and workers > 0,
         )
 
+    def check_loader(self, dataset: Dataset, split: str, batch_size: int, drop_last: bool) -> None:
+        """Refuse a loader that would be empty, with the reason."""
+        if len(dataset) == 0:
+            raise DatasetError(f"The {split} split of the data in {self.root} has no images.")
+        if drop_last and len(dataset) < batch_size:
+            # Otherwise the loader is empty and training "finishes" without a single step.
+            raise ConfigError(
+                f"The {split} set has {len(dataset)} images, fewer than data.batch_size="
+                f"{batch_size}, so drop_last leaves no batch; lower data.batch_size."
+            )
+
     def train_dataloader(self) -> DataLoader:
+        """The training loader: its position is saved in checkpoints (see ResumableLoader).
+
+        Its order comes from torch's seed when it is made, which ganlab-train sets from
+        ``seed`` just before (a resumed run takes the saved one).
+        """
         self.setup("fit")
-        return self.dataloader("train", shuffle=True, drop_last=self.drop_last)
+        dataset = self.get_dataset("train")
+        self.check_loader(dataset, "train", self.batch_size, self.drop_last)
+        workers = self.num_workers
+        return ResumableLoader(
+            dataset,
+            seed=torch.initial_seed(),
+            batch_size=self.batch_size,
+            drop_last=self.drop_last,
+            num_workers=workers,
+            pin_memory=self.pin_memory,
+            persistent_workers=self.persistent_workers and workers > 0,
+        )

@@ -1,0 +1,91 @@
+"""Where a training run starts from: scratch, ``ckpt_path=FILE``, or ``resume=auto``."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+from pathlib import Path
+
+import torch
+from omegaconf import DictConfig
+
+from ganlab.errors import CheckpointError, ConfigError
+
+RESUME_CHOICES = (None, "auto")
+
+
+def last_checkpoint(run_dir: Path) -> Path:
+    return run_dir / "checkpoints" / "last.ckpt"
+
+
+def resume_point(cfg: DictConfig, run_dir: Path) -> Path | None:
+    """The checkpoint this run continues from, or None to start afresh.
+
+    ``resume=auto`` takes ``<run dir>/checkpoints/last.ckpt`` when it exists. With a fixed run
+    directory (``hydra.run.dir=...``, or the same ``hydra.sweep.dir`` for a sweep) the same
+    command then starts a run the first time and continues it every time after, which is what
+    a pre-empted cluster job re-queued with an unchanged command needs.
+    """
+    resume = cfg.get("resume")
+    if resume not in RESUME_CHOICES:
+        raise ConfigError(f"resume must be auto or null, got {resume!r}.")
+    if resume == "auto" and cfg.ckpt_path is not None:
+        raise ConfigError(
+            "set resume=auto (continue this run directory's last.ckpt) or ckpt_path=FILE "
+            "(continue from that checkpoint), not both."
+        )
+    if cfg.ckpt_path is not None:
+        path = Path(cfg.ckpt_path).expanduser()
+        if not path.is_file():
+            raise CheckpointError(f"ckpt_path={cfg.ckpt_path}: no such checkpoint file.")
+        return path
+    if resume == "auto":
+        path = last_checkpoint(run_dir)
+        if path.is_file():
+            return path
+        print(f"ganlab: resume=auto: no {path} yet, so the run starts from the beginning.")
+    return None
+
+
+def finished_summary(run_dir: Path, max_iters: int | None) -> dict | None:
+    """The run directory's summary if it already completed ``max_iters`` iterations."""
+    path = run_dir / "summary.json"
+    if max_iters is None or not path.is_file():
+        return None
+    summary = json.loads(path.read_text())
+    done = summary.get("status") == "completed" and summary.get("g_steps", 0) >= max_iters
+    return summary if done else None
+
+
+def checkpoint_position(path: Path) -> dict:
+    """The iteration counters a ganlab checkpoint was saved at (read without building nets)."""
+    checkpoint = torch.load(path, map_location="cpu", weights_only=False, mmap=True)
+    counters = checkpoint.get("ganlab_counters")
+    if counters is None:
+        raise CheckpointError(
+            f"{path} is not a ganlab training checkpoint (no iteration counters)."
+        )
+    return counters
+
+
+def trim_metrics(run_dir: Path, d_steps: int) -> int:
+    """Drop the rows of ``metrics.csv`` logged after the checkpoint being resumed (batches
+    the resumed run will train again), so the file reads as one uninterrupted run. Lightning's
+    ``step`` there is the batch counter: rows up to ``d_steps - 1`` stay. Returns rows dropped.
+    """
+    path = run_dir / "metrics.csv"
+    if not path.is_file():
+        return 0
+    with open(path, newline="") as f:
+        reader = csv.DictReader(f)
+        fields, rows = reader.fieldnames or [], list(reader)
+    keep = [row for row in rows if row.get("step") and int(row["step"]) <= d_steps - 1]
+    if len(keep) < len(rows):
+        tmp = path.with_suffix(".csv.tmp")
+        with open(tmp, "w", newline="") as f:
+            writer = csv.DictWriter(f, fieldnames=fields)
+            writer.writeheader()
+            writer.writerows(keep)
+        os.replace(tmp, path)
+    return len(rows) - len(keep)

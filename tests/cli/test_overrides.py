@@ -1,0 +1,70 @@
+"""Command-line mistakes end in one line naming the override and what would be valid."""
+
+import pytest
+
+from ganlab.cli.overrides import check_overrides
+from ganlab.errors import ConfigError
+from tests.conftest import TINY, run_cli
+
+
+@pytest.mark.parametrize(
+    "args,message",
+    [
+        (
+            ["model=dcgn"],
+            (
+                "model=dcgn is not a choice. Did you mean dcgan? "
+                "The choices for model are: cyclegan, dcgan."
+            ),
+        ),
+        (
+            ["-m", "loss=js,lss"],
+            "loss=lss is not a choice. Did you mean ls? The choices for loss are: js, ls, wgan_gp.",
+        ),
+        (
+            ["features=[mnistnet,incepton]"],
+            "features=incepton is not a choice. Did you mean inception?",
+        ),
+        (
+            ["model.generator.ngff=3"],
+            (
+                "model.generator.ngff is not a setting of this config. Did you mean ngf? The "
+                "settings under model.generator are: _target_, channels, image_size, ngf, nz. "
+                "(To add a new key on purpose, write +model.generator.ngff=...)"
+            ),
+        ),
+        (["-m", "seed=0,1", "trainer.max_epoch=3"], "Did you mean max_epochs?"),
+        (["mdel.lr=3"], "mdel is not a setting of this config. Did you mean model?"),
+        (["max_iters=["], "cannot read the override 'max_iters=[' (no viable alternative"),
+    ],
+)
+def test_mistakes_name_the_override_and_the_valid_choices(args, message):
+    with pytest.raises(ConfigError) as err:
+        check_overrides("train", args)
+    assert message in str(err.value)
+    assert "\n" not in str(err.value)
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        [],
+        ["-m", "loss=js,ls,wgan_gp", "seed=range(0,3)", "model.g_optimizer.lr=1e-4,2e-4"],
+        ["experiment=cyclegan_mnist", "model.generator_ab.ngf=4", "loss=ls"],
+        ["-m", "sweep=losses", "hydra.sweep.dir=/tmp/x"],
+        [*TINY, "+features.proj._target_=tests.helpers.Projection", "features=[]"],
+        ["--cfg", "job"],  # Hydra's own modes are left to Hydra
+    ],
+)
+def test_valid_command_lines_pass(args):
+    check_overrides("train", args)
+
+
+def test_the_cli_prints_one_line_and_exits_1(tmp_path):
+    res = run_cli("train", "loss=wgan-gp", cwd=tmp_path)
+    assert res.returncode == 1
+    assert res.stderr.strip() == (
+        "ganlab: error: loss=wgan-gp is not a choice. Did you mean wgan_gp? "
+        "The choices for loss are: js, ls, wgan_gp."
+    )
+    assert not (tmp_path / "outputs").exists()  # stopped before Hydra made a run directory

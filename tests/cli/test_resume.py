@@ -1,0 +1,116 @@
+"""Exact resume: N iterations, a pre-emption, ``resume=auto`` for N more == 2N straight."""
+
+import csv
+import json
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from ganlab.cli.train import train
+from tests.conftest import CYCLE_TINY, TINY, compose_train
+
+N = 6
+STOP = ["+callbacks.stop._target_=tests.helpers.SigtermAt", f"+callbacks.stop.iteration={N}"]
+
+
+def write_folder(root, n=22, size=12):
+    """n small random RGB PNGs: a dataset whose epochs (5 batches of 4) pass quickly."""
+    rng = np.random.default_rng(0)
+    root.mkdir()
+    for i in range(n):
+        pixels = rng.integers(0, 256, (size, size, 3), dtype=np.uint8)
+        Image.fromarray(pixels).save(root / f"{i:02d}.png")
+    return root
+
+
+def cases(tmp_path):
+    folder = f"data.root={write_folder(tmp_path / 'images')}"
+    return {
+        # MNIST, an EMA of G, the data loaded in this process.
+        "dcgan_js_ema": [*TINY, "model.ema_decay=0.9", "model.ema_start=2"],
+        # n_critic=5 and a random gradient penalty; 2 loader workers; epochs of 5 batches, so
+        # the run crosses epochs and stops in the middle of one.
+        "dcgan_wgan_gp_folder_workers": [
+            *TINY,
+            "loss=wgan_gp",
+            "data=folder",
+            folder,
+            "data.image_size=16",
+            "data.channels=3",
+            "data.batch_size=4",
+            "data.num_workers=2",
+        ],
+        # Random pairing, an image pool and LR schedulers; 2 loader workers.
+        "cyclegan_workers": [*CYCLE_TINY, "data.num_workers=2", "data.persistent_workers=false"],
+    }
+
+
+def train_rows(run):
+    """metrics.csv's training rows as {step: {name: value}} (evaluation rows are sparse)."""
+    with open(run / "metrics.csv", newline="") as f:
+        rows = list(csv.DictReader(f))
+    return {
+        int(r["step"]): {k: float(v) for k, v in r.items() if k.startswith("train/") and v}
+        for r in rows
+    }
+
+
+def run(out, overrides, data_dir):
+    cfg = compose_train(out, overrides, data_dir)
+    try:
+        return train(cfg)
+    except SystemExit as stop:  # SIGTERM: ganlab-train exits 143 after saving last.ckpt
+        assert stop.code == 143
+        return json.loads((out / "summary.json").read_text())
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "case", ["dcgan_js_ema", "dcgan_wgan_gp_folder_workers", "cyclegan_workers"]
+)
+def test_interrupted_and_resumed_equals_straight(tmp_path, data_dir, case):
+    overrides = [*cases(tmp_path)[case], f"max_iters={2 * N}", "trainer.log_every_n_steps=1"]
+    straight = run(tmp_path / "straight", overrides, data_dir)
+    assert straight["status"] == "completed" and straight["g_steps"] == 2 * N
+
+    out = tmp_path / "resumed"
+    first = run(out, [*overrides, *STOP, "resume=auto"], data_dir)
+    assert first["status"] == "interrupted" and first["g_steps"] == N
+    second = run(out, [*overrides, "resume=auto"], data_dir)
+    assert second["status"] == "completed" and second["g_steps"] == 2 * N
+    assert second["resumed_from"] == str(out / "checkpoints" / "last.ckpt")
+    assert second["images_seen"] == straight["images_seen"]
+
+    a = torch.load(tmp_path / "straight" / "checkpoints" / "last.ckpt", weights_only=False)
+    b = torch.load(out / "checkpoints" / "last.ckpt", weights_only=False)
+    assert a["state_dict"].keys() == b["state_dict"].keys()
+    for name, value in a["state_dict"].items():
+        assert torch.equal(value, b["state_dict"][name]), name
+    for opt_a, opt_b in zip(a["optimizer_states"], b["optimizer_states"], strict=True):
+        for key, state in opt_a["state"].items():
+            assert all(torch.equal(state[k], opt_b["state"][key][k]) for k in state)
+    # Every batch's losses, gradient norms and rates: the interrupted run's rows and the
+    # resumed run's appended ones read exactly as the straight run's.
+    assert train_rows(out) == train_rows(tmp_path / "straight")
+    assert len(train_rows(out)) == straight["d_steps"]
+
+
+def test_resume_auto_leaves_a_completed_run_alone(tmp_path, data_dir, capsys):
+    out = tmp_path / "run"
+    overrides = [*TINY, "max_iters=2", "resume=auto"]
+    first = run(out, overrides, data_dir)
+    assert "starts from the beginning" in capsys.readouterr().out
+    mtime = (out / "checkpoints" / "last.ckpt").stat().st_mtime_ns
+    again = run(out, overrides, data_dir)
+    assert again == first
+    assert f"{out} already completed 2 iterations" in capsys.readouterr().out
+    assert (out / "checkpoints" / "last.ckpt").stat().st_mtime_ns == mtime
+
+
+def test_resume_auto_and_ckpt_path_together_is_an_error(tmp_path, data_dir):
+    with pytest.raises(Exception, match="set resume=auto .* or ckpt_path=FILE"):
+        run(tmp_path / "run", [*TINY, "resume=auto", "ckpt_path=x.ckpt"], data_dir)
+    summary = json.loads((tmp_path / "run" / "summary.json").read_text())
+    assert summary["status"] == "failed"
