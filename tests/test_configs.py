@@ -8,6 +8,7 @@ from hydra.utils import instantiate
 
 from ganlab.cli.check_config import check_targets
 from ganlab.cli.common import CONF_DIR
+from ganlab.cli.overrides import check_overrides
 from ganlab.cli.train import train
 from tests.conftest import CYCLE_TINY, TINY, compose_train
 from tests.data.conftest import build_celeba, build_unpaired_folder
@@ -67,8 +68,10 @@ def test_config_composes_and_instantiates(group, name, tmp_path, data_dir):
     if group == "trainer":
         overrides.append("trainer.accelerator=cpu")  # gpu.yaml's precision etc. still apply
     cfg = compose_train(tmp_path / "run", overrides)
-    if group == "sweep":
-        assert set(cfg.hydra.sweeper.params) == {"loss", "seed"}
+    if group == "sweep":  # every swept value is a valid choice or key (one line otherwise)
+        params = [f"{k}={v}" for k, v in cfg.hydra.sweeper.params.items()]
+        check_overrides("train", ["-m", f"sweep={name}", *params])
+        assert len(params) >= 2
     check_targets(cfg)  # every shipped config passes the key and type check
     model = instantiate(cfg.model, loss=instantiate(cfg.loss))
     datamodule = instantiate(cfg.data)
