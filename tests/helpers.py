@@ -72,13 +72,14 @@ def quiet_trainer(**kwargs):
     return L.Trainer(**{**settings, **kwargs})
 
 
-class SigtermAt(L.Callback):
-    """Sends this process SIGTERM once iteration ``iteration`` has been trained, as a cluster's
-    pre-emption would; Lightning stops at the next batch boundary."""
+class SignalAt(L.Callback):
+    """Sends this process ``signal_name`` once iteration ``iteration`` has been trained, as a
+    cluster's pre-emption (SIGTERM) or a user's Ctrl+C (SIGINT) would."""
 
-    def __init__(self, iteration: int):
-        self.iteration = iteration
+    def __init__(self, iteration: int, signal_name: str = "SIGTERM"):
+        self.iteration, self.signal = iteration, signal.Signals[signal_name]
 
-    def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx):
+    def on_train_batch_start(self, trainer, pl_module, batch, batch_idx):
+        # In the middle of the next iteration's batch: the run must still stop after it.
         if pl_module.g_steps == self.iteration and pl_module.d_steps % pl_module.n_critic == 0:
-            os.kill(os.getpid(), signal.SIGTERM)
+            os.kill(os.getpid(), self.signal)

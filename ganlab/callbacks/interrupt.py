@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import signal
 import sys
+import threading
 from pathlib import Path
 
 import lightning as L
@@ -11,24 +13,61 @@ from lightning.pytorch.utilities.exceptions import SIGTERMException
 # SIGINT arrives as KeyboardInterrupt; SIGTERM (and a scheduler's pre-emption, which SLURM
 # sends as SIGTERM) as Lightning's SIGTERMException, raised between batches on every rank.
 INTERRUPTS = (KeyboardInterrupt, SIGTERMException)
+SIGNAL_ATTR = "ganlab_stop_signal"
 
 
-def interrupted_by(exception: BaseException) -> str | None:
-    """ "SIGINT" or "SIGTERM" when ``exception`` is how Lightning reports that signal."""
+def interrupted_by(exception: BaseException, trainer=None) -> str | None:
+    """ "SIGINT" or "SIGTERM" when ``exception`` is how Lightning reports that signal (a
+    graceful Ctrl+C travels as Lightning's SIGTERMException too; the trainer remembers)."""
     if isinstance(exception, KeyboardInterrupt):
         return "SIGINT"
     if isinstance(exception, SIGTERMException):
-        return "SIGTERM"
+        return getattr(trainer, SIGNAL_ATTR, "SIGTERM")
     return None
 
 
 class CheckpointOnInterrupt(L.Callback):
     """On SIGINT or SIGTERM, write ``last.ckpt`` (where the ModelCheckpoint callback keeps it)
     before the process ends; ``ckpt_path=<that file>`` resumes the run. Lightning's writer is
-    atomic, so a second signal during the save cannot leave a torn file."""
+    atomic, so a second signal during the save cannot leave a torn file.
+
+    In one process, a first Ctrl+C finishes the current batch (so the checkpoint resumes
+    exactly) and a second one stops at once. Under DDP Ctrl+C stops at once, as in Lightning:
+    the ranks could not agree on the batch to stop after.
+    """
 
     def __init__(self) -> None:
         self.saved: Path | None = None
+        self._trainer = None
+        self._previous_handler = None
+
+    def on_train_start(self, trainer, pl_module) -> None:
+        in_main_thread = threading.current_thread() is threading.main_thread()
+        if trainer.world_size == 1 and in_main_thread:
+            self._trainer = trainer
+            self._previous_handler = signal.signal(signal.SIGINT, self._on_sigint)
+
+    def _on_sigint(self, signum, frame) -> None:
+        trainer = self._trainer
+        if getattr(trainer, SIGNAL_ATTR, None) == "SIGINT":  # the second Ctrl+C
+            raise KeyboardInterrupt
+        # Lightning's SIGTERM path stops after the batch is logged; it is taken for this too
+        # (the flag its own SIGTERM handler sets: Trainer.received_sigterm is read-only).
+        setattr(trainer, SIGNAL_ATTR, "SIGINT")
+        trainer._signal_connector.received_sigterm = True
+        print(
+            "\nganlab: stopping after this batch (Ctrl+C again to stop now)",
+            file=sys.stderr,
+            flush=True,
+        )
+
+    def _restore_handler(self) -> None:
+        if self._previous_handler is not None:
+            signal.signal(signal.SIGINT, self._previous_handler)
+            self._previous_handler = None
+
+    def on_train_end(self, trainer, pl_module) -> None:
+        self._restore_handler()
 
     def path(self, trainer) -> Path | None:
         checkpointer = trainer.checkpoint_callback
@@ -48,15 +87,17 @@ class CheckpointOnInterrupt(L.Callback):
             self.saved = path
 
     def on_exception(self, trainer, pl_module, exception: BaseException) -> None:
+        self._restore_handler()
         path = self.path(trainer)
-        if interrupted_by(exception) is None or path is None:
+        name = interrupted_by(exception, trainer)
+        if name is None or path is None:
             return
         if self.saved is None:
             self.saved = path
             trainer.save_checkpoint(path)
         if trainer.is_global_zero:
             print(
-                f"ganlab: stopped by {interrupted_by(exception)} at iteration "
+                f"ganlab: stopped by {name} at iteration "
                 f"{pl_module.g_steps}; saved {self.saved}. Resume with ckpt_path={self.saved}",
                 file=sys.stderr,
                 flush=True,

@@ -79,7 +79,7 @@ class RunSummary(L.Callback):
         self.write(trainer, pl_module, "interrupted" if trainer.interrupted else "completed")
 
     def on_exception(self, trainer, pl_module, exception: BaseException) -> None:
-        signal_name = interrupted_by(exception)
+        signal_name = interrupted_by(exception, trainer)
         if signal_name is not None:
             status = "interrupted"
             message = f"stopped by {signal_name} at iteration {pl_module.g_steps}"

@@ -23,6 +23,7 @@ from ganlab.callbacks import (
     RunSummary,
     write_summary,
 )
+from ganlab.callbacks.interrupt import SIGNAL_ATTR
 from ganlab.cli.check_config import check_targets
 from ganlab.cli.common import (
     CONF_DIR,
@@ -123,7 +124,8 @@ def train(cfg: DictConfig) -> dict:
     try:
         trainer.fit(model, datamodule=datamodule, ckpt_path=start)
     except SIGTERMException:  # saved and reported by CheckpointOnInterrupt and RunSummary
-        raise SystemExit(128 + signal.SIGTERM) from None  # the shell's code for SIGTERM
+        name = getattr(trainer, SIGNAL_ATTR, "SIGTERM")  # a first Ctrl+C comes this way too
+        raise SystemExit(128 + signal.Signals[name]) from None  # the shell's code: 143, 130
     finally:
         if "wandb" in sys.modules:  # each sweep job gets its own wandb run
             import wandb

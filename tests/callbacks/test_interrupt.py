@@ -37,7 +37,7 @@ def wait_until_training(run, timeout=120):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("sig,code", [(signal.SIGTERM, 143), (signal.SIGINT, 1)])
+@pytest.mark.parametrize("sig,code", [(signal.SIGTERM, 143), (signal.SIGINT, 130)])
 def test_signal_saves_a_checkpoint_and_the_run_resumes(tmp_path, data_dir, sig, code):
     run = tmp_path / "run"
     run.mkdir()
@@ -53,6 +53,8 @@ def test_signal_saves_a_checkpoint_and_the_run_resumes(tmp_path, data_dir, sig, 
     assert summary["message"] == f"stopped by {name} at iteration {stopped_at}"
     ckpt_path = run / "checkpoints" / "last.ckpt"
     assert f"saved {ckpt_path}. Resume with ckpt_path={ckpt_path}" in err
+    if sig == signal.SIGINT:
+        assert "ganlab: stopping after this batch (Ctrl+C again to stop now)" in err
     ckpt = torch.load(ckpt_path, weights_only=False)
     assert stopped_at > 0 and ckpt["ganlab_counters"]["g_steps"] == stopped_at
     # Resume: 5 more iterations from where it stopped.
