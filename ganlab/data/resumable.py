@@ -68,9 +68,15 @@ class SeededItems(Dataset):
 
     def __getitem__(self, item: tuple[int, int]):
         index, seed = item
-        with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(seed)
+        # The CPU generator alone (what augmentations draw from): torch.manual_seed also
+        # seeds every accelerator backend, which costs ~0.6 ms a call on a CUDA build.
+        generator = torch.default_generator
+        state = generator.get_state()
+        generator.manual_seed(seed)
+        try:
             return self.dataset[index]
+        finally:
+            generator.set_state(state)
 
 
 class ResumableLoader(DataLoader):
