@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -14,6 +15,7 @@ from omegaconf import DictConfig
 
 from ganlab.cli.common import CONF_DIR
 from ganlab.cli.train import train
+from ganlab.metrics import mnistnet_train
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -62,6 +64,17 @@ CYCLE_TINY = [*CYCLE_SMALL, "~callbacks.evaluation"]
 def data_dir(tmp_path_factory) -> Path:
     """One data root per test session (the bundled MNIST is extracted there once)."""
     return tmp_path_factory.mktemp("data")
+
+
+@pytest.fixture(scope="session")
+def mnistnet_cache(tmp_path_factory, data_dir) -> Path:
+    """A cache dir holding the real MNISTNet (trained here once, ~1 min on 2 CPU cores);
+    shared by the metric tests and the notebook test."""
+    cache = tmp_path_factory.mktemp("mnistnet_cache")
+    start = time.perf_counter()
+    mnistnet_train.load_mnistnet(cache, data_dir, progress=False)
+    print(f"\nMNISTNet trained in {time.perf_counter() - start:.0f} s")  # shown with -s
+    return cache
 
 
 def compose_train(out: Path, overrides: list[str], data_dir: Path | None = None) -> DictConfig:

@@ -74,12 +74,15 @@ def quiet_trainer(**kwargs):
 
 class SignalAt(L.Callback):
     """Sends this process ``signal_name`` once iteration ``iteration`` has been trained, as a
-    cluster's pre-emption (SIGTERM) or a user's Ctrl+C (SIGINT) would."""
+    cluster's pre-emption (SIGTERM) or a user's Ctrl+C (SIGINT) would; ``times=2`` sends it
+    twice in a row (an impatient second Ctrl+C)."""
 
-    def __init__(self, iteration: int, signal_name: str = "SIGTERM"):
+    def __init__(self, iteration: int, signal_name: str = "SIGTERM", times: int = 1):
         self.iteration, self.signal = iteration, signal.Signals[signal_name]
+        self.times = times
 
     def on_train_batch_start(self, trainer, pl_module, batch, batch_idx):
         # In the middle of the next iteration's batch: the run must still stop after it.
         if pl_module.g_steps == self.iteration and pl_module.d_steps % pl_module.n_critic == 0:
-            os.kill(os.getpid(), self.signal)
+            for _ in range(self.times):
+                os.kill(os.getpid(), self.signal)

@@ -83,12 +83,14 @@ class RunSummary(L.Callback):
         if signal_name is not None:
             status = "interrupted"
             message = f"stopped by {signal_name} at iteration {pl_module.g_steps}"
+            extra = {"signal": signal_name}  # ganlab-train exits with the shell's code for it
         else:
             status = "diverged" if isinstance(exception, DivergedError) else "failed"
             message = f"{type(exception).__name__}: {exception}"
-        self.write(trainer, pl_module, status, message=message)
+            extra = {}
+        self.write(trainer, pl_module, status, message=message, **extra)
 
-    def summary(self, trainer, pl_module, status: str, message: str | None = None) -> dict:
+    def summary(self, trainer, pl_module, status: str, message: str | None = None, **extra) -> dict:
         now = time.perf_counter()
         wall = now - self._start if self._start is not None else 0.0
         if self._t0 is not None and now > self._t0:
@@ -108,8 +110,8 @@ class RunSummary(L.Callback):
         }
         if message:
             out["message"] = message
-        return out
+        return {**out, **extra}
 
-    def write(self, trainer, pl_module, status: str, message: str | None = None) -> None:
+    def write(self, trainer, pl_module, status: str, message: str | None = None, **extra) -> None:
         if trainer.is_global_zero:
-            write_summary(self.run_dir, self.summary(trainer, pl_module, status, message))
+            write_summary(self.run_dir, self.summary(trainer, pl_module, status, message, **extra))

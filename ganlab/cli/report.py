@@ -26,7 +26,7 @@ from ganlab.errors import ConfigError
 # cleanly and its evaluations stand.
 MEASURED = ("completed", "interrupted")
 # Logged beside the metrics, but not measures of quality.
-NOT_METRICS = re.compile(r"eval_seconds|kid_std")
+NOT_METRICS = re.compile(r"eval_seconds|(^|/)(kid|is)_std")  # spreads, shown as ± anyway
 
 
 def choose_metrics(jobs: list[Job], wanted, which: str) -> list[str]:

@@ -23,7 +23,6 @@ from ganlab.callbacks import (
     RunSummary,
     write_summary,
 )
-from ganlab.callbacks.interrupt import SIGNAL_ATTR
 from ganlab.cli.check_config import check_targets
 from ganlab.cli.common import (
     CONF_DIR,
@@ -79,7 +78,10 @@ def objective_value(summary_path: Path, objective: str) -> float:
 
 
 def train(cfg: DictConfig) -> dict:
-    """Train one experiment; returns its summary (also written to <run_dir>/summary.json)."""
+    """Train one experiment; returns its summary (also written to <run_dir>/summary.json).
+
+    A run stopped by SIGTERM or Ctrl+C returns too, with status "interrupted" and the
+    signal's name, after saving last.ckpt: in a notebook the cell ends normally."""
     out = Path(cfg.paths.output_dir)
     info = run_info(cfg)
     try:
@@ -123,15 +125,31 @@ def train(cfg: DictConfig) -> dict:
         raise
     try:
         trainer.fit(model, datamodule=datamodule, ckpt_path=start)
-    except SIGTERMException:  # saved and reported by CheckpointOnInterrupt and RunSummary
-        name = getattr(trainer, SIGNAL_ATTR, "SIGTERM")  # a first Ctrl+C comes this way too
-        raise SystemExit(128 + signal.Signals[name]) from None  # the shell's code: 143, 130
+    except SIGTERMException:  # SIGTERM or a first Ctrl+C: saved and reported by the callbacks
+        pass
+    except SystemExit:
+        # A second Ctrl+C: Lightning runs the callbacks' on_exception (save, report), then
+        # calls sys.exit(1). In a notebook that would end the cell with an error instead of
+        # returning the interrupted run's summary; main() exits with the signal's code.
+        if read_summary(out).get("status") != "interrupted":
+            raise
     finally:
         if "wandb" in sys.modules:  # each sweep job gets its own wandb run
             import wandb
 
             wandb.finish()
-    return json.loads((out / "summary.json").read_text())
+    return read_summary(out)
+
+
+def read_summary(run_dir: Path) -> dict:
+    return json.loads((run_dir / "summary.json").read_text())
+
+
+def exit_if_interrupted(summary: dict) -> None:
+    """A run stopped by a signal ends the process with the shell's code for it (130 for
+    SIGINT, 143 for SIGTERM), so that a scheduler or a script sees that it did not finish."""
+    if summary.get("status") == "interrupted":
+        raise SystemExit(128 + signal.Signals[summary.get("signal", "SIGTERM")])
 
 
 @checks_overrides("train")
@@ -141,14 +159,16 @@ def main(cfg: DictConfig) -> float | None:
     quiet_library_noise()
     if cfg.get("objective") is None:
         require_values(cfg)
-        train(cfg)
+        exit_if_interrupted(train(cfg))
         return None
     try:
         require_values(cfg)
-        train(cfg)
+        summary = train(cfg)
     except Exception as exc:  # noqa: BLE001  (one failed trial must not end the search: NaN)
         err = user_error(exc) or exc
         print(f"ganlab: error: {err}", file=sys.stderr)
+    else:
+        exit_if_interrupted(summary)
     return objective_value(Path(cfg.paths.output_dir) / "summary.json", cfg.objective)
 
 

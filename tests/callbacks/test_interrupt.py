@@ -10,7 +10,8 @@ import time
 import pytest
 import torch
 
-from tests.conftest import REPO, TINY, run_cli
+from ganlab.cli.train import train
+from tests.conftest import REPO, TINY, compose_train, run_cli
 
 
 def start_train(run, data_dir, *overrides):
@@ -51,6 +52,7 @@ def test_signal_saves_a_checkpoint_and_the_run_resumes(tmp_path, data_dir, sig, 
     stopped_at = summary["g_steps"]
     name = signal.Signals(sig).name
     assert summary["message"] == f"stopped by {name} at iteration {stopped_at}"
+    assert summary["signal"] == name
     ckpt_path = run / "checkpoints" / "last.ckpt"
     assert f"saved {ckpt_path}. Resume with ckpt_path={ckpt_path}" in err
     if sig == signal.SIGINT:
@@ -66,3 +68,33 @@ def test_signal_saves_a_checkpoint_and_the_run_resumes(tmp_path, data_dir, sig, 
     assert res.returncode == 0, res.stderr
     after = json.loads((resumed / "summary.json").read_text())
     assert after["status"] == "completed" and after["g_steps"] == stopped_at + 5
+
+
+STOP_AT_3 = ["+callbacks.stop._target_=tests.helpers.SignalAt", "+callbacks.stop.iteration=3"]
+
+
+@pytest.mark.parametrize("times", [1, 2])
+def test_ctrl_c_in_process_returns_the_summary(tmp_path, data_dir, times):
+    """As in a notebook: Ctrl+C (once: after the batch; twice: at once) makes train() return
+    the interrupted run's summary, with last.ckpt saved, and gives SIGINT back to its owner
+    (a Jupyter kernel's handler; Lightning's own path leaves SIGINT ignored)."""
+    before = signal.getsignal(signal.SIGINT)
+    stop = [*STOP_AT_3, "+callbacks.stop.signal_name=SIGINT", f"+callbacks.stop.times={times}"]
+    cfg = compose_train(tmp_path, [*TINY, "max_iters=100", *stop], data_dir)
+    summary = train(cfg)
+    assert signal.getsignal(signal.SIGINT) is before
+    assert (summary["status"], summary["signal"]) == ("interrupted", "SIGINT")
+    # Once: iteration 4 finishes; twice: stopped inside it, 3 iterations done.
+    assert summary["g_steps"] == (4 if times == 1 else 3)
+    ckpt = torch.load(tmp_path / "checkpoints" / "last.ckpt", weights_only=False)
+    assert ckpt["ganlab_counters"]["g_steps"] == summary["g_steps"]
+
+
+def test_double_ctrl_c_exits_130(tmp_path, data_dir):
+    stop = [*STOP_AT_3, "+callbacks.stop.signal_name=SIGINT", "+callbacks.stop.times=2"]
+    res = run_cli(
+        "train", *TINY, f"data.root={data_dir}", f"hydra.run.dir={tmp_path / 'run'}",
+        "max_iters=100", *stop, cwd=tmp_path,
+    )  # fmt: skip
+    assert res.returncode == 130, res.stderr
+    assert "ganlab: stopped by SIGINT at iteration 3" in res.stderr

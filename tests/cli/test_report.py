@@ -57,6 +57,7 @@ def best(fid: float, kid: float) -> dict:
         "val/fid_x": fid,
         "val/kid_x": kid,
         "val/kid_std_x": 0.01,
+        "val/is_std_x": 0.2,
         "val/eval_seconds": 3.0,
         "g_steps": 20,
         "monitor": "fid_x",
@@ -107,7 +108,7 @@ def test_mean_and_std_over_seeds_per_config(sweep, capsys):
     assert float(ls["val/fid_x_std"]) == pytest.approx(math.sqrt(18))
     assert float(ls["val/kid_x_mean"]) == 1.5
     assert (wgan["status"], wgan["val/fid_x_mean"], wgan["val/fid_x_n"]) == ("1 failed", "", "0")
-    # kid_std and eval_seconds are no quality measures: not columns by default.
+    # kid_std, is_std and eval_seconds are no quality measures: not columns by default.
     assert [k for k in js if k.startswith("val/")] == [
         f"val/{m}_{part}" for m in ("fid_x", "kid_x") for part in ("mean", "std", "n")
     ]
@@ -275,8 +276,8 @@ def test_cli_takes_the_sweep_dir_as_its_first_argument(sweep, tmp_path):
         (["nope"], "nope is not a directory: give the folder of a `ganlab-train -m` sweep"),
         (["empty"], "no summary.json under empty: give the folder of a `ganlab-train -m` sweep"),
         (["sweep", "columns=[fid_y]"], "no job has fid_y in its best values (value=final also "
-         + "has the train/ metrics); available: val/eval_seconds, val/fid_x, val/kid_std_x, "
-         + "val/kid_x."),
+         + "has the train/ metrics); available: val/eval_seconds, val/fid_x, val/is_std_x, "
+         + "val/kid_std_x, val/kid_x."),
         (["sweep", "plot=val/nope"], "no job has val/nope in its metrics.csv; available: "
          + "train/g_loss, val/fid_x."),
         ([], "no value for dir"),
