@@ -3,7 +3,7 @@
 The unpaired ones (CycleGAN) yield (image_a, image_b) instead; `.domain("A")` is one domain alone.
 """
 
-from ganlab.data.base import ImageDataModule
+from ganlab.data.base import ImageDataModule, LabelSpec
 from ganlab.data.celeba import CelebADataModule
 from ganlab.data.celeba_unpaired import CelebAUnpairedDataModule
 from ganlab.data.folder import FolderDataModule
@@ -18,6 +18,7 @@ __all__ = [
     "DomainView",
     "FolderDataModule",
     "ImageDataModule",
+    "LabelSpec",
     "MNISTDataModule",
     "MNISTUnpairedDataModule",
     "UnpairedDataModule",

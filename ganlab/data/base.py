@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import ClassVar
 
@@ -15,6 +16,18 @@ from ganlab.data.resumable import ResumableLoader
 from ganlab.errors import ConfigError, DatasetError
 
 SPLITS = ("train", "val", "test")
+
+
+@dataclass(frozen=True)
+class LabelSpec:
+    """What a dataset's targets are as conditioning labels, for conditional models and
+    downstream classifiers: ``num_classes`` classes, one per image (targets are ints in
+    ``[0, num_classes)``), or ``multi_label`` (targets are float {0, 1} vectors of length
+    ``num_classes``, e.g. CelebA attributes). ``names`` names the classes or attributes."""
+
+    num_classes: int
+    multi_label: bool
+    names: tuple[str, ...]
 
 
 class ToMode:
@@ -98,6 +111,10 @@ class ImageDataModule(L.LightningDataModule):
     def make_dataset(self, split: str) -> Dataset:
         """Build the dataset for `split` ("train", "val" or "test")."""
         raise NotImplementedError
+
+    def label_spec(self) -> LabelSpec | None:
+        """The targets as conditioning labels; None when the data has no usable labels."""
+        return None
 
     def get_dataset(self, split: str) -> Dataset:
         """The dataset for `split`, built on first use and cached."""

@@ -1,8 +1,12 @@
-"""CelebA (aligned and cropped faces) in torchvision's folder layout, with its official splits."""
+"""CelebA (aligned and cropped faces) in torchvision's folder layout, with its official splits,
+and optionally attribute or identity labels for conditional models."""
 
 from __future__ import annotations
 
+import copy
+import difflib
 import os
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -11,7 +15,7 @@ import torchvision
 from torch.utils.data import Dataset
 from torchvision.transforms import v2
 
-from ganlab.data.base import ImageDataModule, check_positive, to_model_range
+from ganlab.data.base import ImageDataModule, LabelSpec, check_positive, to_model_range
 from ganlab.errors import ConfigError, DatasetError
 
 TXT_FILES = (
@@ -25,21 +29,82 @@ IMAGE_DIR = "img_align_celeba"
 TARGET_TYPES = ("attr", "identity", "bbox", "landmarks")
 SPLIT_IDS = {"train": 0, "valid": 1, "test": 2}  # codes in list_eval_partition.txt
 SPLIT_NAMES = {"train": "train", "val": "valid", "test": "test"}
+LABELS = ("attr", "identity")
+IDENTITY_SPLITS = ("official", "per_identity")
+ATTRIBUTES = (  # the 40 official names, in list_attr_celeba.txt's order
+    "5_o_Clock_Shadow",
+    "Arched_Eyebrows",
+    "Attractive",
+    "Bags_Under_Eyes",
+    "Bald",
+    "Bangs",
+    "Big_Lips",
+    "Big_Nose",
+    "Black_Hair",
+    "Blond_Hair",
+    "Blurry",
+    "Brown_Hair",
+    "Bushy_Eyebrows",
+    "Chubby",
+    "Double_Chin",
+    "Eyeglasses",
+    "Goatee",
+    "Gray_Hair",
+    "Heavy_Makeup",
+    "High_Cheekbones",
+    "Male",
+    "Mouth_Slightly_Open",
+    "Mustache",
+    "Narrow_Eyes",
+    "No_Beard",
+    "Oval_Face",
+    "Pale_Skin",
+    "Pointy_Nose",
+    "Receding_Hairline",
+    "Rosy_Cheeks",
+    "Sideburns",
+    "Smiling",
+    "Straight_Hair",
+    "Wavy_Hair",
+    "Wearing_Earrings",
+    "Wearing_Hat",
+    "Wearing_Lipstick",
+    "Wearing_Necklace",
+    "Wearing_Necktie",
+    "Young",
+)
 
 
 class CelebAFolder(torchvision.datasets.CelebA):
-    """torchvision's CelebA that checks files exist instead of their md5s, and names bad images."""
+    """torchvision's CelebA that checks files exist instead of their md5s, and names bad images.
+
+    `split` "all" keeps every image. `labels`, when set (one row per image), replaces the
+    targets: each item's is looked up, not computed.
+    """
 
     def __init__(self, root: str, split: str, **kwargs) -> None:
         # torchvision squeezes its split mask, so a split of exactly one image (a trimmed copy)
         # fails with "iteration over a 0-d tensor": load everything, then select with 1-D indices.
         super().__init__(root, split="all", **kwargs)
         self.split = split
-        partition = self._load_csv("list_eval_partition.txt").data[:, 0]
-        keep = torch.nonzero(partition == SPLIT_IDS[split]).flatten()
+        self.labels: torch.Tensor | None = None
+        self.partition = self._load_csv("list_eval_partition.txt").data[:, 0]
+        if split != "all":
+            self._select(torch.nonzero(self.partition == SPLIT_IDS[split]).flatten())
+
+    def _select(self, keep: torch.Tensor) -> None:
         self.filename = [self.filename[i] for i in keep.tolist()]
         self.identity, self.bbox = self.identity[keep], self.bbox[keep]
         self.landmarks_align, self.attr = self.landmarks_align[keep], self.attr[keep]
+        self.partition = self.partition[keep]
+
+    def subset(self, split: str, keep: torch.Tensor, labels: torch.Tensor | None) -> CelebAFolder:
+        """A copy with the images at indices `keep` alone, named `split`, targets `labels`."""
+        part = copy.copy(self)
+        part.split = split
+        part._select(keep)
+        part.labels = labels
+        return part
 
     def _check_integrity(self) -> bool:
         # torchvision compares the txt files against the official md5s: a re-exported or
@@ -57,15 +122,74 @@ class CelebAFolder(torchvision.datasets.CelebA):
         except (OSError, ValueError, SyntaxError) as e:
             path = os.path.join(self.root, self.base_folder, IMAGE_DIR, self.filename[index])
             raise DatasetError(f"Cannot read CelebA image {path} ({e}); replace it.") from e
+        if self.labels is not None:
+            return image, self.labels[index]
         # An empty target_type gives None, which the default collate cannot batch.
         return image, 0 if target is None else target
+
+
+def choice_error(key: str, value, choices: Sequence[str]) -> ConfigError:
+    """A ConfigError for `data.<key>=value` not in `choices`, with the closest one."""
+    match = difflib.get_close_matches(str(value), choices, n=1)
+    hint = f" Did you mean {match[0]}?" if match else ""
+    return ConfigError(
+        f"data.{key}={value!r} is not a choice.{hint} Choose from: {', '.join(choices)}."
+    )
+
+
+def check_attributes(attributes: Sequence[str] | str | None) -> tuple[str, ...]:
+    """The attribute names to label with (all 40 if None), or a ConfigError for unknown ones."""
+    if attributes is None:
+        return ATTRIBUTES
+    names = [attributes] if isinstance(attributes, str) else [str(a) for a in attributes]
+    unknown = [n for n in names if n not in ATTRIBUTES]
+    if unknown:
+        hints = []
+        for name in unknown:
+            match = difflib.get_close_matches(name, ATTRIBUTES, n=1)
+            hints.append(f"{name!r}" + (f" (did you mean {match[0]}?)" if match else ""))
+        raise ConfigError(
+            f"Unknown CelebA attribute(s) in data.attributes: {', '.join(hints)}. "
+            f"Valid names: {', '.join(ATTRIBUTES)}."
+        )
+    if not names or len(set(names)) != len(names):
+        raise ConfigError(
+            f"data.attributes={names} must name at least one attribute, each once "
+            "(null takes all 40)."
+        )
+    return tuple(names)
+
+
+def per_identity_split(filenames: list[str], classes: torch.Tensor) -> dict[str, torch.Tensor]:
+    """Split each class's images, sorted by file name: the last max(1, round(n / 5)) are
+    "test", the one before them "val" if the class has >= 5 images; the rest are "train".
+    `classes` holds each image's class, -1 for images left out. Indices come back sorted."""
+    by_class: dict[int, list[int]] = {}
+    labels = classes.tolist()
+    for i in sorted(range(len(filenames)), key=filenames.__getitem__):
+        if labels[i] >= 0:
+            by_class.setdefault(labels[i], []).append(i)
+    splits: dict[str, list[int]] = {"train": [], "val": [], "test": []}
+    for images in by_class.values():
+        n = len(images)
+        n_test = max(1, round(n / 5))
+        first_val = n - n_test - (1 if n >= 5 else 0)
+        splits["train"] += images[:first_val]
+        splits["val"] += images[first_val : n - n_test]
+        splits["test"] += images[n - n_test :]
+    return {s: torch.tensor(sorted(idx), dtype=torch.long) for s, idx in splits.items()}
 
 
 class CelebADataModule(ImageDataModule):
     """CelebA at `root/celeba`: centre-crop the face (crop_size), resize to image_size.
 
     Splits are the official partition (train / valid / test); "val" is "valid". Targets are
-    what torchvision returns for `target_type`, e.g. (attributes in {0, 1}, identity).
+    what torchvision returns for `target_type`, e.g. (attributes in {0, 1}, identity), unless
+    `labels` is set: "attr" gives the float {0, 1} vector of `attributes` (all 40 if None),
+    "identity" a class index over the identities with at least `min_images_per_identity`
+    train images (images of the others are dropped). `identity_split="per_identity"` splits
+    each kept identity's images itself (see `per_identity_split`) instead of using the
+    official partition, whose splits share no identities.
     """
 
     def __init__(
@@ -75,6 +199,10 @@ class CelebADataModule(ImageDataModule):
         channels: int = 3,
         crop_size: int = 178,
         target_type: Sequence[str] | str = ("attr", "identity"),
+        labels: str | None = None,
+        attributes: Sequence[str] | None = None,
+        min_images_per_identity: int = 1,
+        identity_split: str = "official",
         download: bool = False,
         num_workers: int = 2,  # JPEG decoding is the bottleneck
         **loader_kwargs,
@@ -91,6 +219,11 @@ class CelebADataModule(ImageDataModule):
                 f"Unknown CelebA target_type {unknown}; choose from {', '.join(TARGET_TYPES)}."
             )
         self.target_type = types
+        self.labels, self.identity_split = self._check_labels(
+            labels, attributes, min_images_per_identity, identity_split
+        )
+        self.attributes = check_attributes(attributes) if labels == "attr" else None
+        self.min_images_per_identity = min_images_per_identity
         self.download = bool(download)
         self.base_dir = self.root / "celeba"
         self.transform = v2.Compose(
@@ -100,6 +233,43 @@ class CelebADataModule(ImageDataModule):
                 *to_model_range(channels),
             ]
         )
+        self._faces: CelebAFolder | None = None  # every image, loaded once for all splits
+        self._splits: dict[str, torch.Tensor] = {}  # each split's indices into _faces
+        self._identities: torch.Tensor | None = None  # the kept identities, by class index
+
+    @staticmethod
+    def _check_labels(labels, attributes, min_images, identity_split) -> tuple[str | None, str]:
+        if labels is not None and labels not in LABELS:
+            raise choice_error("labels", labels, LABELS)
+        if identity_split not in IDENTITY_SPLITS:
+            raise choice_error("identity_split", identity_split, IDENTITY_SPLITS)
+        check_positive("min_images_per_identity", min_images)
+        # An option that would be silently ignored is a mistake worth one clear message.
+        misplaced = [
+            (key, needs)
+            for key, needs, is_set in (
+                ("attributes", "attr", attributes is not None),
+                ("min_images_per_identity", "identity", min_images != 1),
+                ("identity_split", "identity", identity_split != "official"),
+            )
+            if is_set and labels != needs
+        ]
+        if misplaced:
+            key, needs = misplaced[0]
+            raise ConfigError(
+                f"data.{key} only applies with data.labels={needs}, but data.labels={labels}; "
+                f"set data.labels={needs} or leave data.{key} at its default."
+            )
+        return labels, identity_split
+
+    def label_spec(self) -> LabelSpec | None:
+        if self.labels == "attr":
+            return LabelSpec(len(self.attributes), True, self.attributes)
+        if self.labels == "identity":
+            self._load_faces()
+            names = tuple(str(i) for i in self._identities.tolist())
+            return LabelSpec(len(names), False, names)
+        return None
 
     def missing_files(self) -> list[str]:
         """The required files and folders that are not under `root/celeba`."""
@@ -123,7 +293,10 @@ class CelebADataModule(ImageDataModule):
             "files) and set data.root to the folder that contains celeba/."
         )
 
-    def make_dataset(self, split: str) -> Dataset:
+    def _load_faces(self) -> CelebAFolder:
+        """Every image and annotation (parsed once for all splits), and the kept identities."""
+        if self._faces is not None:
+            return self._faces
         if self.missing_files():
             reason = (
                 "data.download is off by default because Google Drive's download quota usually "
@@ -131,10 +304,11 @@ class CelebADataModule(ImageDataModule):
             )
             raise DatasetError(self._missing_message(reason))
         try:
-            return CelebAFolder(
+            faces = CelebAFolder(
                 str(self.root),
-                split=SPLIT_NAMES[split],
-                target_type=self.target_type,
+                split="all",
+                # The labels are the target: torchvision needs only their type.
+                target_type=[self.labels] if self.labels else self.target_type,
                 transform=self.transform,
             )
         except (ValueError, IndexError, RuntimeError) as e:  # torchvision's bare int() parsing
@@ -142,3 +316,65 @@ class CelebADataModule(ImageDataModule):
                 f"CelebA annotation files in {self.base_dir} could not be parsed ({e}); "
                 "replace them with the official ones."
             ) from e
+        if self.labels == "attr":
+            absent = [n for n in self.attributes if n not in faces.attr_names]
+            if absent:
+                raise DatasetError(
+                    f"{self.base_dir / 'list_attr_celeba.txt'} has no column "
+                    f"{', '.join(absent)}; replace it with the official file."
+                )
+            columns = [faces.attr_names.index(n) for n in self.attributes]
+            faces.labels = faces.attr[:, columns].float()
+        elif self.labels == "identity":
+            self._identities, faces.labels = self._identity_classes(faces)
+        if self.identity_split == "per_identity":
+            self._splits = per_identity_split(faces.filename, faces.labels)
+        else:
+            for split, name in SPLIT_NAMES.items():
+                mask = faces.partition == SPLIT_IDS[name]
+                if self.labels == "identity":
+                    mask &= faces.labels >= 0
+                self._splits[split] = torch.nonzero(mask).flatten()
+        self._faces = faces
+        return faces
+
+    def _identity_classes(self, faces: CelebAFolder) -> tuple[torch.Tensor, torch.Tensor]:
+        """The identities with enough train images (sorted), and each image's class (-1: none)."""
+        identity = faces.identity[:, 0]
+        in_train = identity[faces.partition == SPLIT_IDS["train"]]
+        found, counts = torch.unique(in_train, return_counts=True)
+        kept = found[counts >= self.min_images_per_identity]
+        if len(kept) == 0:
+            most = int(counts.max()) if len(counts) else 0
+            raise DatasetError(
+                f"No CelebA identity has at least {self.min_images_per_identity} images in the "
+                f"train split (data.min_images_per_identity): its {len(found)} identities have "
+                f"at most {most} each; lower data.min_images_per_identity."
+            )
+        classes = torch.searchsorted(kept, identity).clamp_max(len(kept) - 1)
+        classes = torch.where(kept[classes] == identity, classes, -1)
+        if self.identity_split == "per_identity":
+            alone = int((torch.bincount(classes[classes >= 0]) == 1).sum())
+            if alone:
+                warnings.warn(
+                    f"{alone} CelebA identities have a single image, which goes to the test "
+                    "split: their classes have no training image. Set "
+                    "data.min_images_per_identity=2 or more to leave them out.",
+                    stacklevel=2,
+                )
+        return kept, classes
+
+    def make_dataset(self, split: str) -> Dataset:
+        faces = self._load_faces()
+        keep = self._splits[split]
+        labels = None if faces.labels is None else faces.labels[keep]
+        return faces.subset(SPLIT_NAMES[split], keep, labels)
+
+    def check_loader(self, dataset: Dataset, split: str, batch_size: int, drop_last: bool) -> None:
+        if len(dataset) == 0 and self.labels == "identity" and self.identity_split == "official":
+            raise DatasetError(
+                f"The {split} split of CelebA has no images of the {len(self._identities)} "
+                "identities kept from the train split: the official splits share no identities. "
+                "Set data.identity_split=per_identity to hold out images of the same people."
+            )
+        super().check_loader(dataset, split, batch_size, drop_last)

@@ -8,52 +8,9 @@ import torch
 from torch.utils.data import Dataset
 from torchvision.transforms import v2
 
-from ganlab.data.celeba import CelebADataModule
+from ganlab.data.celeba import ATTRIBUTES, CelebADataModule
 from ganlab.data.unpaired import UnpairedDataModule
 from ganlab.errors import ConfigError, DatasetError
-
-ATTRIBUTES = (  # the 40 official names, in list_attr_celeba.txt's order
-    "5_o_Clock_Shadow",
-    "Arched_Eyebrows",
-    "Attractive",
-    "Bags_Under_Eyes",
-    "Bald",
-    "Bangs",
-    "Big_Lips",
-    "Big_Nose",
-    "Black_Hair",
-    "Blond_Hair",
-    "Blurry",
-    "Brown_Hair",
-    "Bushy_Eyebrows",
-    "Chubby",
-    "Double_Chin",
-    "Eyeglasses",
-    "Goatee",
-    "Gray_Hair",
-    "Heavy_Makeup",
-    "High_Cheekbones",
-    "Male",
-    "Mouth_Slightly_Open",
-    "Mustache",
-    "Narrow_Eyes",
-    "No_Beard",
-    "Oval_Face",
-    "Pale_Skin",
-    "Pointy_Nose",
-    "Receding_Hairline",
-    "Rosy_Cheeks",
-    "Sideburns",
-    "Smiling",
-    "Straight_Hair",
-    "Wavy_Hair",
-    "Wearing_Earrings",
-    "Wearing_Hat",
-    "Wearing_Lipstick",
-    "Wearing_Necklace",
-    "Wearing_Necktie",
-    "Young",
-)
 
 
 class AttributeDomain(Dataset):

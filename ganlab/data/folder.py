@@ -13,11 +13,12 @@ from rich.progress import track
 from torch.utils.data import Dataset
 from torchvision.transforms import v2
 
-from ganlab.data.base import ImageDataModule, to_model_range
+from ganlab.data.base import ImageDataModule, LabelSpec, to_model_range
 from ganlab.errors import ConfigError, DatasetError
 
 EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff")
 ON_BAD_IMAGE = ("error", "skip")
+LABELS = ("subfolder",)
 PROGRESS_MIN_FILES = 500  # below this the check takes a moment and a bar would only flicker
 SHOW_BAD = 20
 
@@ -96,12 +97,25 @@ def drop_bad_images(
     )
 
 
-class ImageFileDataset(Dataset):
-    """Images at `paths`; items are (transform(image), 0)."""
+def subfolder_classes(root: Path, paths: list[Path]) -> list[str]:
+    """The first-level subfolders of `root` that hold `paths`, sorted: the class names."""
+    loose = [p for p in paths if p.parent == root]
+    if loose:
+        raise DatasetError(
+            f"data.labels=subfolder takes each image's class from its folder, but {len(loose)} "
+            f"image(s) lie directly in {root}, e.g. {loose[0]}. Expected layout: "
+            f"{root}/<class>/*.png (e.g. {root}/cat/001.png); move them into class folders."
+        )
+    return sorted({p.relative_to(root).parts[0] for p in paths})
 
-    def __init__(self, paths: list[Path], transform) -> None:
+
+class ImageFileDataset(Dataset):
+    """Images at `paths`; items are (transform(image), label), label 0 without `labels`."""
+
+    def __init__(self, paths: list[Path], transform, labels: list[int] | None = None) -> None:
         self.paths = paths
         self.transform = transform
+        self.labels = labels
 
     def __len__(self) -> int:
         return len(self.paths)
@@ -116,13 +130,16 @@ class ImageFileDataset(Dataset):
                 f"Cannot read image {path} ({e}); remove it, or keep data.check_images=true "
                 "to find every bad file at setup."
             ) from e
-        return image, 0
+        return image, 0 if self.labels is None else self.labels[index]
 
 
 class FolderDataModule(ImageDataModule):
     """Every image under `root` (recursively): resize the short side, centre-crop to a square.
 
     There are no splits: "train", "val" and "test" are all the same set of images.
+    `labels="subfolder"` labels each image with its first-level folder under `root`, as
+    torchvision's ImageFolder does: the folders holding images, sorted by name, are classes
+    0, 1, ... (decided before unreadable files are skipped, so skipping never renumbers).
     """
 
     split_aliases: ClassVar[dict[str, str]] = {"val": "train", "test": "train"}
@@ -135,16 +152,23 @@ class FolderDataModule(ImageDataModule):
         extensions: Sequence[str] = EXTENSIONS,
         check_images: bool = True,
         on_bad_image: str = "error",
+        labels: str | None = None,
         num_workers: int = 2,  # image decoding is the bottleneck
         **loader_kwargs,
     ) -> None:
         if channels not in (1, 3):
             raise ConfigError(f"data.channels must be 1 or 3, got {channels!r}.")
         check_on_bad_image(on_bad_image)
+        if labels is not None and labels not in LABELS:
+            raise ConfigError(
+                f"data.labels={labels!r} is not a choice; use null (no labels) or subfolder."
+            )
         super().__init__(root, image_size, channels, num_workers=num_workers, **loader_kwargs)
         self.extensions = tuple(str(e) for e in extensions)  # Hydra passes a ListConfig
         self.check_images = bool(check_images)
         self.on_bad_image = on_bad_image
+        self.labels = labels
+        self.classes: list[str] | None = None  # with labels=subfolder, once the data is listed
         self.transform = v2.Compose(
             [
                 v2.Resize(image_size, antialias=True),
@@ -162,6 +186,18 @@ class FolderDataModule(ImageDataModule):
                 f"No images in {self.root} (searched recursively for "
                 f"{', '.join(self.extensions)}); set data.root to a folder of images."
             )
+        if self.labels is not None:
+            self.classes = subfolder_classes(self.root, paths)
         if self.check_images:
             paths = drop_bad_images(paths, check_images(paths), self.root, self.on_bad_image)
-        return ImageFileDataset(paths, self.transform)
+        if self.labels is None:
+            return ImageFileDataset(paths, self.transform)
+        index = {name: i for i, name in enumerate(self.classes)}
+        labels = [index[p.relative_to(self.root).parts[0]] for p in paths]
+        return ImageFileDataset(paths, self.transform, labels)
+
+    def label_spec(self) -> LabelSpec | None:
+        if self.labels is None:
+            return None
+        self.get_dataset("train")  # lists the classes
+        return LabelSpec(len(self.classes), False, tuple(self.classes))

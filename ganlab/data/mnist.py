@@ -15,7 +15,7 @@ from torch.utils.data import Dataset
 from torchvision.datasets.utils import calculate_md5
 from torchvision.transforms.v2 import functional as F
 
-from ganlab.data.base import ImageDataModule, TensorImageDataset
+from ganlab.data.base import ImageDataModule, LabelSpec, TensorImageDataset
 from ganlab.errors import ConfigError, DatasetError
 
 BUNDLE_DIR = Path(__file__).resolve().parent.parent / "assets" / "mnist"
@@ -66,6 +66,9 @@ class MNISTDataModule(ImageDataModule):
         super().__init__(root, image_size, channels, num_workers=num_workers, **loader_kwargs)
         self.download = bool(download)
         self.raw_dir = self.root / "MNIST" / "raw"
+
+    def label_spec(self) -> LabelSpec:
+        return LabelSpec(10, False, tuple(str(d) for d in range(10)))
 
     def missing_files(self) -> list[str]:
         """The raw files not yet under `root/MNIST/raw`."""

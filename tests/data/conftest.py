@@ -79,19 +79,27 @@ CELEBA_PARTITION = (0, 0, 0, 1, 1, 2)  # 3 train, 2 valid, 1 test
 CELEBA_IDENTITY = (2880, 2937, 8692, 5805, 9295, 4153)
 
 
-def build_celeba(root: Path, attrs: np.ndarray | None = None) -> dict:
+def build_celeba(
+    root: Path,
+    attrs: np.ndarray | None = None,
+    identity: tuple[int, ...] = CELEBA_IDENTITY,
+    partition: tuple[int, ...] = CELEBA_PARTITION,
+) -> dict:
     """6 aligned-face JPEGs (178x218) and the 5 annotation files in the official formats.
 
     Each face is white inside the centred 178x178 square and black in the 20-pixel bands
     above and below it, so a correct centre crop is all white. `attrs` (6 x 40 in {-1, 1})
-    replaces the random attributes where a test needs to know them.
+    replaces the random attributes where a test needs to know them. `identity` and
+    `partition` (one per image) give another number of images, people and splits.
     """
+    n = len(identity)
+    assert len(partition) == n
     base = root / "celeba"
     (base / "img_align_celeba").mkdir(parents=True)
     rng = np.random.default_rng(0)
-    random_attrs = rng.choice([-1, 1], size=(6, 40))
+    random_attrs = rng.choice([-1, 1], size=(n, 40))
     attrs = random_attrs if attrs is None else np.asarray(attrs)
-    names = [f"{i:06d}.jpg" for i in range(1, 7)]
+    names = [f"{i:06d}.jpg" for i in range(1, n + 1)]
     for name in names:
         face = np.zeros((218, 178, 3), dtype=np.uint8)
         face[20:198] = 255
@@ -102,13 +110,13 @@ def build_celeba(root: Path, attrs: np.ndarray | None = None) -> dict:
     lm = "69  109  106  113   77  142   73  152  108  154"
     files = {
         "list_attr_celeba.txt": count + CELEBA_ATTRS + "\n" + "\n".join(attr_rows),
-        "identity_CelebA.txt": "\n".join(f"{n} {i}" for n, i in zip(names, CELEBA_IDENTITY)),
+        "identity_CelebA.txt": "\n".join(f"{n} {i}" for n, i in zip(names, identity)),
         "list_bbox_celeba.txt": count + "image_id x_1 y_1 width height\n" + "\n".join(bbox_rows),
         "list_landmarks_align_celeba.txt": count
         + CELEBA_LANDMARKS
         + "\n"
         + "\n".join(f"{n} {lm}" for n in names),
-        "list_eval_partition.txt": "\n".join(f"{n} {p}" for n, p in zip(names, CELEBA_PARTITION)),
+        "list_eval_partition.txt": "\n".join(f"{n} {p}" for n, p in zip(names, partition)),
     }
     for filename, text in files.items():
         (base / filename).write_text(text + "\n")

@@ -6,7 +6,7 @@ import pytest
 import torch
 from PIL import ImageFile
 
-from ganlab.data import FolderDataModule
+from ganlab.data import FolderDataModule, LabelSpec
 from ganlab.errors import ConfigError, DatasetError
 
 
@@ -128,6 +128,7 @@ def test_empty_and_missing_folders(tmp_path):
             "data.on_bad_image='ignore' is not a choice; use one of error, skip",
         ),
         ({"channels": 2}, "data.channels must be 1 or 3"),
+        ({"labels": "folder"}, "data.labels='folder' is not a choice; use null .* or subfolder"),
     ],
 )
 def test_bad_arguments(tmp_path, kwargs, match):
@@ -144,6 +145,38 @@ def test_progress_bar_path_finds_the_same_bad_files(folder, monkeypatch):
     with pytest.warns(UserWarning, match="Skipping 1 unreadable image"):
         dm.setup("fit")
     assert len(dm.train_set) == 5
+
+
+def test_no_labels_by_default(folder):
+    assert FolderDataModule(folder).label_spec() is None
+
+
+def test_subfolder_labels(folder, make_image):
+    (folder / "gray.png").unlink()
+    (folder / "b").mkdir()
+    (folder / "b" / "fake.png").write_bytes(b"x")  # b's only image is unreadable
+    (folder / "notes").mkdir()
+    (folder / "notes" / "readme.txt").write_text("no images: not a class")
+    dm = FolderDataModule(folder, labels="subfolder", on_bad_image="skip", batch_size=4)
+    with pytest.warns(UserWarning, match="Skipping 1 unreadable image"):
+        spec = dm.label_spec()
+    # b stays class 1 although its image is skipped, so skipping never renumbers c.
+    assert spec == LabelSpec(3, False, ("a", "b", "c"))
+    relative = [p.relative_to(folder).as_posix() for p in dm.get_dataset("train").paths]
+    assert relative == ["a/b/photo.JPG", "a/rgba.png", "c/d/e/tiny.jpeg", "c/palette.png"]
+    assert [dm.get_dataset("train")[i][1] for i in range(4)] == [0, 0, 2, 2]
+    (_, labels), *rest = list(dm.train_dataloader())
+    assert not rest and labels.dtype == torch.int64 and sorted(labels.tolist()) == [0, 0, 2, 2]
+
+
+def test_subfolder_labels_refuse_loose_images(folder):
+    with pytest.raises(DatasetError) as err:
+        FolderDataModule(folder, labels="subfolder").setup("fit")
+    assert str(err.value) == (
+        f"data.labels=subfolder takes each image's class from its folder, but 1 image(s) lie "
+        f"directly in {folder}, e.g. {folder / 'gray.png'}. Expected layout: "
+        f"{folder}/<class>/*.png (e.g. {folder}/cat/001.png); move them into class folders."
+    )
 
 
 def test_config_matches_constructor(config_vs_signature):
