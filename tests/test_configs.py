@@ -10,6 +10,7 @@ from ganlab.cli.check_config import check_targets
 from ganlab.cli.common import CONF_DIR
 from ganlab.cli.overrides import check_overrides
 from ganlab.cli.train import train
+from ganlab.models.conditional_gan import fill_label_config
 from tests.conftest import CYCLE_TINY, TINY, compose_train
 from tests.data.conftest import build_celeba, build_unpaired_folder
 
@@ -73,8 +74,9 @@ def test_config_composes_and_instantiates(group, name, tmp_path, data_dir):
         check_overrides("train", ["-m", f"sweep={name}", *params])
         assert len(params) >= 2
     check_targets(cfg)  # every shipped config passes the key and type check
-    model = instantiate(cfg.model, loss=instantiate(cfg.loss))
     datamodule = instantiate(cfg.data)
+    fill_label_config(cfg.model, datamodule)  # a conditional model's classes (as ganlab-train)
+    model = instantiate(cfg.model, loss=instantiate(cfg.loss))
     # The nets take their image size and channels from the data config.
     generator = getattr(model, "generator_ab", None) or model.generator
     last_conv = [
@@ -106,7 +108,18 @@ def test_loss_model_specialisations_apply(name, tmp_path, data_dir):
         tmp_path / "run", [f"loss={loss}", f"model={model}", f"data={data}"], data_dir
     )
     assert cfg_choice(cfg, "loss_model") == name
+    fill_label_config(cfg.model, instantiate(cfg.data))
     instantiate(cfg.model, loss=instantiate(cfg.loss))  # e.g. no BatchNorm critic for WGAN-GP
+
+
+def test_cdcgan_is_dcgan_with_labels(tmp_path, data_dir):
+    dcgan = compose_train(tmp_path / "a", ["model=dcgan"], data_dir).model
+    cdcgan = compose_train(tmp_path / "b", ["model=cdcgan"], data_dir).model
+    assert cdcgan._target_ == "ganlab.models.ConditionalGAN"
+    assert (cdcgan.generator.ngf, cdcgan.discriminator.ndf) == (dcgan.generator.ngf, 64)
+    assert cdcgan.g_optimizer == dcgan.g_optimizer
+    wgan = compose_train(tmp_path / "c", ["model=cdcgan", "loss=wgan_gp"], data_dir).model
+    assert (wgan.n_critic, wgan.discriminator.norm) == (5, "layer")
 
 
 def test_wgan_gp_gets_paper_settings(tmp_path, data_dir):

@@ -88,6 +88,10 @@ def check_node(node: DictConfig, key: str) -> None:
             )
         allowed = _simple_types(hints.get(name))
         value = node[name]
+        if value is None and OmegaConf.is_interpolation(node, name):
+            # A copy of a key still to be filled in (model.num_classes: null takes the data's
+            # classes before the model is built); that key's own node is where it is checked.
+            continue
         nested = isinstance(value, (DictConfig, ListConfig))
         if allowed and not nested and not _matches(value, allowed):
             want = " or ".join("null" if t is type(None) else t.__name__ for t in allowed)

@@ -16,20 +16,27 @@ from rich.table import Table
 from ganlab.callbacks import TranslationEvaluation
 from ganlab.cli.common import CONF_DIR, quiet_library_noise, reports_user_errors, require_values
 from ganlab.cli.overrides import checks_overrides
+from ganlab.downstream.report import write_report
 from ganlab.metrics import Evaluator
 from ganlab.metrics.evaluator import build_extractors
 from ganlab.metrics.reference import reference_key
 from ganlab.models.loading import load_checkpoint, resolve_device
 
 
-def evaluate_checkpoint(cfg: DictConfig) -> dict:
-    """Evaluate ``cfg.ckpt_path``; returns the report that is also written as JSON."""
+def load_with_data(cfg: DictConfig):
+    """(device, model, its training config, its datamodule, prepared; ``data_root`` moves it)."""
     device = resolve_device(cfg.device)
     model, trained = load_checkpoint(cfg.ckpt_path, device)
     if cfg.data_root is not None:
         trained.data.root = cfg.data_root
     datamodule = instantiate(trained.data)
     datamodule.prepare_data()
+    return device, model, trained, datamodule
+
+
+def evaluate_checkpoint(cfg: DictConfig) -> dict:
+    """Evaluate ``cfg.ckpt_path``; returns the report that is also written as JSON."""
+    device, model, trained, datamodule = load_with_data(cfg)
     extractors = build_extractors(instantiate(cfg.features))
     translator = hasattr(model, "translate")
     split = cfg.split or ("test" if translator else "train")
@@ -74,6 +81,20 @@ def evaluate_checkpoint(cfg: DictConfig) -> dict:
     return report
 
 
+def evaluate_downstream(cfg: DictConfig) -> tuple[dict, list[Path]]:
+    """Run ``cfg.downstream`` (conf/downstream/) on the checkpoint; returns the result and
+    the report files written beside the checkpoint (or at ``report``, without suffix)."""
+    device, model, _, datamodule = load_with_data(cfg)
+    task = instantiate(cfg.downstream)
+    result = {
+        "checkpoint": str(Path(cfg.ckpt_path).resolve()),
+        "g_steps": model.g_steps,
+        **task.run(model, datamodule, device),
+    }
+    stem = Path(cfg.report) if cfg.report else Path(cfg.ckpt_path).with_suffix("")
+    return result, write_report(result, task.name, stem.with_suffix(""))
+
+
 def print_table(report: dict) -> None:
     table = Table(
         title=f"{report['checkpoint']} (iteration {report['g_steps']}, {report['generator']} G)"
@@ -92,7 +113,12 @@ def print_table(report: dict) -> None:
 def main(cfg: DictConfig) -> None:
     quiet_library_noise()
     require_values(cfg)
-    print_table(evaluate_checkpoint(cfg))
+    if cfg.get("downstream") is None:
+        print_table(evaluate_checkpoint(cfg))
+        return
+    result, paths = evaluate_downstream(cfg)
+    print(paths[1].read_text())
+    print(f"{result['seconds']:.1f} s; report: {', '.join(str(p) for p in paths)}")
 
 
 if __name__ == "__main__":

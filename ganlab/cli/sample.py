@@ -23,14 +23,21 @@ def load_model(ckpt_path: str | Path, device: str = "cpu"):
 
 
 def generate(
-    model, n: int, seed: int, batch_size: int, truncation: float | None = None
+    model,
+    n: int,
+    seed: int,
+    batch_size: int,
+    truncation: float | None = None,
+    labels: torch.Tensor | None = None,
 ) -> torch.Tensor:
-    """``n`` images in [-1, 1] (CPU), the same for the same seed on any device."""
+    """``n`` images in [-1, 1] (CPU), the same for the same seed on any device; a
+    conditional model draws those of ``labels`` (n of them) when given."""
     gen = torch.Generator().manual_seed(seed)
-    batches = [
-        model.sample(model.sample_z(min(batch_size, n - i), gen, truncation)).float().cpu()
-        for i in range(0, n, batch_size)
-    ]
+    batches = []
+    for i in range(0, n, batch_size):
+        z = model.sample_z(min(batch_size, n - i), gen, truncation)
+        extra = () if labels is None else (labels[i : i + len(z)],)
+        batches.append(model.sample(z, *extra).float().cpu())
     return torch.cat(batches)
 
 
@@ -128,13 +135,23 @@ def main(cfg: DictConfig) -> None:
             else f"input= is for translation models (model=cyclegan); {cfg.ckpt_path} holds a "
             "generator of images from noise: leave input out."
         )
+    conditional = hasattr(model, "parse_labels")
+    if (cfg.label is not None or cfg.per_class) and not conditional:
+        raise ConfigError(
+            f"label= and per_class= are for conditional models (model=cdcgan); "
+            f"{cfg.ckpt_path} holds an unconditional one."
+        )
     if translator:
         paths = translate_folder(model, trained, cfg)
+    elif cfg.per_class:  # one row per class (or attribute switched), the same z in each column
+        images, cols = model.preview(cfg.n, cfg.seed)
+        paths = write(images, Path(cfg.out), cols)
     elif cfg.interpolate:  # n strips of `interpolate` images each, one strip a row
         images = interpolation_strips(model, cfg.n, cfg.interpolate, cfg.seed, cfg.truncation)
         paths = write(images, Path(cfg.out), cfg.interpolate)
     else:
-        images = generate(model, cfg.n, cfg.seed, cfg.batch_size, cfg.truncation)
+        labels = None if cfg.label is None else model.parse_labels(cfg.label, cfg.n)
+        images = generate(model, cfg.n, cfg.seed, cfg.batch_size, cfg.truncation, labels)
         paths = write(images, Path(cfg.out), cfg.nrow)
     where = paths[0] if len(paths) == 1 else f"{len(paths)} images in {Path(cfg.out)}"
     print(f"ganlab-sample: wrote {where} (iteration {model.g_steps} of {cfg.ckpt_path})")

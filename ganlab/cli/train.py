@@ -36,6 +36,7 @@ from ganlab.cli.resume import checkpoint_position, finished_summary, resume_poin
 from ganlab.cli.run_names import flat_config
 from ganlab.csv_logger import ResumableCSVLogger
 from ganlab.errors import ConfigError
+from ganlab.models.conditional_gan import fill_label_config
 
 VERSIONED = ("ganlab", "torch", "torchvision", "lightning", "hydra-core", "torchmetrics", "numpy")
 
@@ -96,6 +97,7 @@ def train(cfg: DictConfig) -> dict:
                 trim_metrics(out, checkpoint_position(start)["d_steps"])
         L.seed_everything(cfg.seed, workers=True)
         datamodule = instantiate(cfg.data)
+        fill_label_config(cfg.model, datamodule)  # a conditional model's classes, from the data
         model = instantiate(cfg.model, loss=instantiate(cfg.loss))
         model.max_nonfinite_skips = cfg.max_nonfinite_skips
         if hasattr(model, "check_data"):  # e.g. a translation model needs two domains

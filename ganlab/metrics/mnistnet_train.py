@@ -6,11 +6,9 @@ from __future__ import annotations
 import argparse
 import io
 import json
-import logging
 import os
 import random
 import sys
-import warnings
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -23,6 +21,7 @@ from ganlab.errors import DatasetError, GanlabError
 from ganlab.metrics.extractors import file_sha256
 from ganlab.metrics.mnistnet import MNISTNet
 from ganlab.metrics.reference import default_cache_dir
+from ganlab.quiet import quiet_lightning
 
 # Bump the version whenever the architecture or the recipe changes: old caches stay valid files.
 VERSION = "v1"
@@ -61,19 +60,11 @@ def _aside(seed: int):
     restored after (a first use must not change the GAN run's random stream, so its result),
     and without Lightning's set-up chatter around the one line ganlab prints."""
     py, npy = random.getstate(), np.random.get_state()
-    log = logging.getLogger("lightning.pytorch")
-    level = log.level
-    with torch.random.fork_rng(devices=range(torch.cuda.device_count())):
+    with torch.random.fork_rng(devices=range(torch.cuda.device_count())), quiet_lightning():
         L.seed_everything(seed, verbose=False)
-        log.setLevel(logging.WARNING)
         try:
-            with warnings.catch_warnings():
-                # The images are in memory: loader workers would only add start-up time.
-                warnings.filterwarnings("ignore", message=".*does not have many workers")
-                warnings.filterwarnings("ignore", message=r".*isinstance\(treespec, LeafSpec\)")
-                yield
+            yield
         finally:
-            log.setLevel(level)
             random.setstate(py)
             np.random.set_state(npy)
 

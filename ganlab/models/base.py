@@ -28,13 +28,13 @@ def grad_norm(*modules: nn.Module) -> torch.Tensor:
 
 
 @torch.no_grad()
-def run_in_eval_mode(net: nn.Module, x: torch.Tensor) -> torch.Tensor:
-    """``net(x)`` in eval mode (dropout off, BatchNorm on running statistics), without
+def run_in_eval_mode(net: nn.Module, *inputs: torch.Tensor) -> torch.Tensor:
+    """``net(*inputs)`` in eval mode (dropout off, BatchNorm on running statistics), without
     gradients; the net's mode is restored afterwards, so training resumes unchanged."""
     was_training = net.training
     net.eval()
     try:
-        return net(x)
+        return net(*inputs)
     finally:
         net.train(was_training)
 

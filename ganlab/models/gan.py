@@ -102,17 +102,31 @@ class GAN(AdversarialModule):
             self.d_optimizer(self.discriminator.parameters()),
         ]
 
+    # What a conditional model (ConditionalGAN) changes: where labels come from, and how
+    # G and D are called with them. The loop below is the same for both.
+    def split_batch(self, batch: Any) -> tuple[torch.Tensor, Any]:
+        """(real images, condition): an unconditional GAN ignores the targets."""
+        return (batch[0] if isinstance(batch, (list, tuple)) else batch), None
+
+    def generate(self, z: torch.Tensor, cond: Any) -> torch.Tensor:
+        return self.generator(z)
+
+    def critic(self, cond: Any):
+        """D as the loss sees it: a function of the images alone (for WGAN-GP's penalty)."""
+        return self.discriminator
+
     def training_step(self, batch: Any, batch_idx: int) -> None:
-        real = batch[0] if isinstance(batch, (list, tuple)) else batch
+        real, cond = self.split_batch(batch)
         opt_g, opt_d = self.optimizers()
         g_turn = self.g_turn()
         z = torch.randn(real.shape[0], self.nz, device=self.device)
         with torch.set_grad_enabled(g_turn):  # keep G's graph only when G updates next
-            fake = self.generator(z)
+            fake = self.generate(z, cond)
 
-        d_real = self.discriminator(real)
-        d_fake = self.discriminator(fake.detach())
-        d_loss, terms = self.loss.d_loss(self.discriminator, real, fake.detach(), d_real, d_fake)
+        critic = self.critic(cond)
+        d_real = critic(real)
+        d_fake = critic(fake.detach())
+        d_loss, terms = self.loss.d_loss(critic, real, fake.detach(), d_real, d_fake)
         d_logs = {
             "train/d_real": d_real.mean(),
             "train/d_fake": d_fake.mean(),
@@ -126,7 +140,7 @@ class GAN(AdversarialModule):
         if g_turn:
             # D's parameters need no gradients for G's update: toggling skips that work.
             self.toggle_optimizer(opt_g)
-            g_loss = self.loss.g_loss(self.discriminator(fake))
+            g_loss = self.loss.g_loss(critic(fake))
             g_logs = self.step("g", opt_g, g_loss, [self.generator], self.grad_clip_g, {})
             self.untoggle_optimizer(opt_g)
             if g_logs is None:  # skipped: D's update of this batch stands

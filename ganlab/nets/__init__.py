@@ -1,6 +1,21 @@
 """Generator and discriminator architectures: plain ``nn.Module``s, no Lightning."""
 
+from ganlab.nets.cdcgan import (
+    CBNDCGANGenerator,
+    ConcatDiscriminator,
+    ConditionalDCGANGenerator,
+    ProjectionDiscriminator,
+)
 from ganlab.nets.cyclegan import PatchDiscriminator, ResnetGenerator
 from ganlab.nets.dcgan import DCGANDiscriminator, DCGANGenerator
 
-__all__ = ["DCGANDiscriminator", "DCGANGenerator", "PatchDiscriminator", "ResnetGenerator"]
+__all__ = [
+    "CBNDCGANGenerator",
+    "ConcatDiscriminator",
+    "ConditionalDCGANGenerator",
+    "DCGANDiscriminator",
+    "DCGANGenerator",
+    "PatchDiscriminator",
+    "ProjectionDiscriminator",
+    "ResnetGenerator",
+]

@@ -16,7 +16,7 @@ from tests.conftest import TINY, run_cli, run_ddp_train
 MODELS = sorted(
     p.stem
     for p in Path(CONF_DIR, "model").glob("*.yaml")
-    if OmegaConf.load(p)._target_ == "ganlab.models.GAN"
+    if OmegaConf.load(p)._target_ in ("ganlab.models.GAN", "ganlab.models.ConditionalGAN")
 )
 LOSSES = sorted(p.stem for p in Path(CONF_DIR, "loss").glob("*.yaml"))
 

@@ -1,0 +1,72 @@
+"""A separable labelled dataset and stand-in generators for the downstream measures."""
+
+from functools import partial
+
+import pytest
+import torch
+
+from ganlab.data.base import LabelSpec, TensorImageDataset
+from ganlab.downstream import SmallCNN
+
+CLASSES = 4
+SIZE = 16
+
+
+def render(labels: torch.Tensor, noise: torch.Tensor) -> torch.Tensor:
+    """Class c: a bright 8x8 square in quadrant c of a dark noisy 16x16 image, in [-1, 1]."""
+    images = -0.8 + 0.2 * noise.view(len(labels), 1, SIZE, SIZE).clamp(-1, 1)
+    for i, c in enumerate(labels.tolist()):
+        r, col = divmod(c, 2)
+        images[i, :, 8 * r : 8 * r + 8, 8 * col : 8 * col + 8] = 0.8
+    return images
+
+
+class Shapes:
+    """The part of a ganlab datamodule the downstream measures use."""
+
+    num_workers = 0
+
+    def __init__(self, n_train=400, n_test=200):
+        self.sets = {}
+        for split, n, seed in (("train", n_train, 0), ("test", n_test, 1)):
+            gen = torch.Generator().manual_seed(seed)
+            labels = torch.arange(n) % CLASSES
+            images = render(labels, torch.randn(n, SIZE * SIZE, generator=gen))
+            as_uint8 = ((images + 1) * 127.5).round().to(torch.uint8)
+            self.sets[split] = TensorImageDataset(as_uint8, labels)
+
+    def get_dataset(self, split):
+        return self.sets[split]
+
+    def label_spec(self):
+        return LabelSpec(CLASSES, False, ("top-left", "top-right", "bottom-left", "bottom-right"))
+
+
+class Oracle:
+    """A 'conditional generator' that draws its labels' images exactly (or, ``blind``, the
+    images of random labels whatever it is asked)."""
+
+    num_classes, multi_label = CLASSES, False
+
+    def __init__(self, blind=False):
+        self.blind = blind
+
+    def sample_z(self, n, generator=None):
+        return torch.randn(n, SIZE * SIZE, generator=generator)
+
+    def sample(self, z, labels):
+        if self.blind:
+            labels = torch.randint(
+                0, CLASSES, (len(z),), generator=torch.Generator().manual_seed(len(z))
+            )
+        return render(labels, z)
+
+
+@pytest.fixture
+def shapes():
+    return Shapes()
+
+
+@pytest.fixture
+def cnn():
+    return partial(SmallCNN, width=8)
