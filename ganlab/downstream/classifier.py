@@ -7,9 +7,13 @@ or {0, 1} attribute vectors (one logistic output each).
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from contextlib import contextmanager
+
 import lightning as L
 import torch
 import torch.nn.functional as F
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from torch import nn
 from torch.utils.data import DataLoader, RandomSampler, TensorDataset, WeightedRandomSampler
 from torchmetrics.classification import MulticlassAccuracy, MultilabelAccuracy
@@ -65,6 +69,31 @@ class _Fit(L.LightningModule):
         return [opt], [{"scheduler": sched, "interval": "step"}]
 
 
+class _EachStep(L.Callback):
+    """Calls ``on_step`` after every batch: a caller's progress bar over many fits."""
+
+    def __init__(self, on_step: Callable[[], None]):
+        self.on_step = on_step
+
+    def on_train_batch_end(self, *args) -> None:
+        self.on_step()
+
+
+@contextmanager
+def fits_progress(description: str, fits: int, steps: int):
+    """A progress bar over ``fits`` trainings of ``steps`` batches; yields (advance, label):
+    ``advance()`` after each batch, ``label(text)`` names the fit under way."""
+    with Progress(
+        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+        TimeRemainingColumn(), transient=True,
+    ) as bar:  # fmt: skip
+        task = bar.add_task(description, total=fits * steps)
+        yield (
+            lambda: bar.advance(task),
+            lambda text: bar.update(task, description=f"{description}: {text}"),
+        )
+
+
 def train_classifier(
     net: nn.Module,
     images: torch.Tensor,
@@ -76,6 +105,7 @@ def train_classifier(
     multi_label: bool = False,
     weights: torch.Tensor | None = None,
     device: str = "cpu",
+    on_step: Callable[[], None] | None = None,
 ) -> nn.Module:
     """Train ``net`` for ``steps`` batches drawn with replacement from (images, labels),
     uniformly or with ``weights`` per item; returns it in eval mode. Seeded: the same
@@ -93,6 +123,7 @@ def train_classifier(
             accelerator="gpu" if device.startswith("cuda") else "cpu", devices=1,
             max_steps=steps, logger=False, enable_checkpointing=False,
             enable_progress_bar=False, enable_model_summary=False,
+            callbacks=[_EachStep(on_step)] if on_step else [],
         )  # fmt: skip
         trainer.fit(_Fit(net, multi_label, lr, steps), loader)
     return net.eval()

@@ -11,7 +11,12 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
-from ganlab.downstream.classifier import accuracy, new_classifier, train_classifier
+from ganlab.downstream.classifier import (
+    accuracy,
+    fits_progress,
+    new_classifier,
+    train_classifier,
+)
 from ganlab.downstream.data import generate_labelled, labelled_split
 from ganlab.downstream.labels import check_conditional
 
@@ -34,11 +39,11 @@ class GANTrainTest:
         self.classifier, self.n_train, self.n_test = classifier, n_train, n_test
         self.steps, self.batch_size, self.lr, self.seed = steps, batch_size, lr, seed
 
-    def _fit(self, images, labels, spec, device):
+    def _fit(self, images, labels, spec, device, advance):
         net = new_classifier(self.classifier, spec.num_classes, images.shape[1], self.seed)
         return train_classifier(
             net, images, labels, self.steps, self.batch_size, self.lr, self.seed,
-            spec.multi_label, device=device,
+            spec.multi_label, device=device, on_step=advance,
         )  # fmt: skip
 
     def run(self, model, datamodule, device: str = "cpu") -> dict:
@@ -53,8 +58,11 @@ class GANTrainTest:
         def score(net, x, y):
             return accuracy(net, x, y, spec.num_classes, spec.multi_label, device=device)
 
-        real_net = self._fit(train_x, train_y, spec, device)
-        gan_net = self._fit(fake_x, train_y, spec, device)
+        with fits_progress("GAN-train / GAN-test", 2, self.steps) as (advance, label):
+            label("trained on real images")
+            real_net = self._fit(train_x, train_y, spec, device, advance)
+            label("trained on generated images")
+            gan_net = self._fit(fake_x, train_y, spec, device, advance)
         real_real, real_per_class = score(real_net, test_x, test_y)
         gan_train, gan_train_per_class = score(gan_net, test_x, test_y)
         gan_test, gan_test_per_class = score(real_net, fake_test_x, test_y)

@@ -9,7 +9,12 @@ from collections.abc import Callable, Sequence
 
 import torch
 
-from ganlab.downstream.classifier import accuracy, new_classifier, train_classifier
+from ganlab.downstream.classifier import (
+    accuracy,
+    fits_progress,
+    new_classifier,
+    train_classifier,
+)
 from ganlab.downstream.data import generate_labelled, labelled_split, per_class_subset
 from ganlab.downstream.labels import check_conditional
 from ganlab.errors import ConfigError
@@ -57,27 +62,30 @@ class AugmentLowData:
         train_x, train_y = labelled_split(datamodule, "train")
         test_x, test_y = labelled_split(datamodule, "test", self.n_test)
         per_seed = {(k, s): [] for k in self.ks for s in SETTINGS}
-        for seed in self.seeds:
-            gan_y = torch.arange(spec.num_classes).repeat_interleave(self.gan_per_class)
-            gan_x = generate_labelled(model, gan_y, seed)
-            for k in self.ks:
-                idx = per_class_subset(train_y, k, spec.num_classes, seed)
-                real_x, real_y = train_x[idx], train_y[idx]
-                for setting in SETTINGS:
-                    x, y, weights = real_x, real_y, None
-                    if setting == "real+gan":
-                        x, y = torch.cat([real_x, gan_x]), torch.cat([real_y, gan_y])
-                        weights = torch.cat([
-                            torch.full((len(real_y),), self.real_share / len(real_y)),
-                            torch.full((len(gan_y),), (1 - self.real_share) / len(gan_y)),
-                        ])  # fmt: skip
-                    net = new_classifier(self.classifier, spec.num_classes, x.shape[1], seed)
-                    net = train_classifier(
-                        net, x, y, self.steps, self.batch_size, self.lr, seed,
-                        weights=weights, device=device,
-                    )  # fmt: skip
-                    acc, _ = accuracy(net, test_x, test_y, spec.num_classes, device=device)
-                    per_seed[(k, setting)].append(acc)
+        fits = len(self.seeds) * len(self.ks) * len(SETTINGS)
+        with fits_progress("Low-data study", fits, self.steps) as (advance, label):
+            for seed in self.seeds:
+                gan_y = torch.arange(spec.num_classes).repeat_interleave(self.gan_per_class)
+                gan_x = generate_labelled(model, gan_y, seed)
+                for k in self.ks:
+                    idx = per_class_subset(train_y, k, spec.num_classes, seed)
+                    real_x, real_y = train_x[idx], train_y[idx]
+                    for setting in SETTINGS:
+                        label(f"k={k}, {setting}, seed {seed}")
+                        x, y, weights = real_x, real_y, None
+                        if setting == "real+gan":
+                            x, y = torch.cat([real_x, gan_x]), torch.cat([real_y, gan_y])
+                            weights = torch.cat([
+                                torch.full((len(real_y),), self.real_share / len(real_y)),
+                                torch.full((len(gan_y),), (1 - self.real_share) / len(gan_y)),
+                            ])  # fmt: skip
+                        net = new_classifier(self.classifier, spec.num_classes, x.shape[1], seed)
+                        net = train_classifier(
+                            net, x, y, self.steps, self.batch_size, self.lr, seed,
+                            weights=weights, device=device, on_step=advance,
+                        )  # fmt: skip
+                        acc, _ = accuracy(net, test_x, test_y, spec.num_classes, device=device)
+                        per_seed[(k, setting)].append(acc)
         rows = [
             {
                 "k": k,

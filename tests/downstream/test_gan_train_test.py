@@ -86,3 +86,11 @@ class Recorder(torch.nn.Module):
         if self.training:
             self.seen.append(x.clone())
         return self.lin(x.flatten(1))
+
+
+def test_every_training_batch_advances_the_progress():
+    calls = []
+    net = new_classifier(lambda **kw: Recorder(), CLASSES, 1, seed=0)
+    train_classifier(net, torch.randn(8, 1, 16, 16), torch.arange(8) % 4, steps=7,
+                     batch_size=4, on_step=lambda: calls.append(1))  # fmt: skip
+    assert len(calls) == 7 and len(net.seen) == 7
