@@ -8,7 +8,6 @@ keys, and the closest match.
 
 from __future__ import annotations
 
-import difflib
 import functools
 import sys
 from pathlib import Path
@@ -21,7 +20,7 @@ from omegaconf import OmegaConf
 from omegaconf.errors import ConfigAttributeError, ConfigKeyError
 
 from ganlab.cli.common import CONF_DIR
-from ganlab.errors import ConfigError
+from ganlab.errors import ConfigError, did_you_mean
 
 # Flags after which Hydra does something else than run the task (help, print the config...).
 RUN_FLAGS = ("-m", "--multirun")
@@ -34,11 +33,6 @@ def choices(group: str) -> list[str] | None:
     if group.startswith("hydra") or not folder.is_dir():
         return None
     return sorted(p.stem for p in folder.glob("*.yaml"))
-
-
-def closest(word: str, options: list[str]) -> str:
-    match = difflib.get_close_matches(word, options, n=1)
-    return f" Did you mean {match[0]}?" if match else ""
 
 
 def values(override: Override) -> list[str]:
@@ -58,7 +52,7 @@ def check_choices(override: Override) -> None:
     for value in values(override):
         if value not in options and value != "null":
             raise ConfigError(
-                f"{override.key_or_group}={value} is not a choice.{closest(value, options)} "
+                f"{override.key_or_group}={value} is not a choice.{did_you_mean(value, options)} "
                 f"The choices for {override.key_or_group} are: {', '.join(options)}."
             )
 
@@ -86,7 +80,7 @@ def unknown_key(config_name: str, overrides: list[str], error: Exception) -> Con
     where = f"under {parent}" if parent else "at the top level"
     listed = f" The settings {where} are: {', '.join(siblings)}." if siblings else ""
     return ConfigError(
-        f"{key} is not a setting of this config.{closest(name, siblings)}{listed} "
+        f"{key} is not a setting of this config.{did_you_mean(name, siblings)}{listed} "
         f"(To add a new key on purpose, write +{key}=...)"
     )
 

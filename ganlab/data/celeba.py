@@ -16,7 +16,7 @@ from torch.utils.data import Dataset
 from torchvision.transforms import v2
 
 from ganlab.data.base import ImageDataModule, LabelSpec, check_positive, to_model_range
-from ganlab.errors import ConfigError, DatasetError
+from ganlab.errors import ConfigError, DatasetError, did_you_mean
 
 TXT_FILES = (
     "list_attr_celeba.txt",
@@ -130,10 +130,9 @@ class CelebAFolder(torchvision.datasets.CelebA):
 
 def choice_error(key: str, value, choices: Sequence[str]) -> ConfigError:
     """A ConfigError for `data.<key>=value` not in `choices`, with the closest one."""
-    match = difflib.get_close_matches(str(value), choices, n=1)
-    hint = f" Did you mean {match[0]}?" if match else ""
     return ConfigError(
-        f"data.{key}={value!r} is not a choice.{hint} Choose from: {', '.join(choices)}."
+        f"data.{key}={value!r} is not a choice.{did_you_mean(value, choices)} "
+        f"Choose from: {', '.join(choices)}."
     )
 
 

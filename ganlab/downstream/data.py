@@ -7,6 +7,8 @@ from rich.progress import track
 
 from ganlab.errors import ConfigError
 
+GENERATE_BATCH = 500  # generated images per forward pass
+
 
 def labelled_split(datamodule, split: str, limit: int | None = None, seed: int = 0):
     """(images, labels) of ``split``: all of it, or ``limit`` items drawn without replacement
@@ -35,14 +37,3 @@ def per_class_subset(labels: torch.Tensor, k: int, num_classes: int, seed: int) 
             raise ConfigError(f"class {c} has {len(members)} training images, fewer than k={k}")
         picked.append(members[torch.randperm(len(members), generator=gen)[:k]])
     return torch.cat(picked)
-
-
-@torch.no_grad()
-def generate_labelled(model, labels: torch.Tensor, seed: int, batch_size: int = 500):
-    """Images of ``labels`` from a conditional model, the same for the same seed."""
-    gen = torch.Generator().manual_seed(seed)
-    out = []
-    for start in range(0, len(labels), batch_size):
-        y = labels[start : start + batch_size]
-        out.append(model.sample(model.sample_z(len(y), gen), y).float().cpu())
-    return torch.cat(out)

@@ -11,13 +11,14 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
+from ganlab.cli.sample import generate
 from ganlab.downstream.classifier import (
     accuracy,
     fits_progress,
     new_classifier,
     train_classifier,
 )
-from ganlab.downstream.data import generate_labelled, labelled_split
+from ganlab.downstream.data import GENERATE_BATCH, labelled_split
 from ganlab.downstream.labels import check_conditional
 
 
@@ -52,8 +53,8 @@ class GANTrainTest:
         train_x, train_y = labelled_split(datamodule, "train", self.n_train, self.seed)
         test_x, test_y = labelled_split(datamodule, "test", self.n_test, self.seed)
         # Generated images of the real training labels: the same label distribution.
-        fake_x = generate_labelled(model, train_y, self.seed)
-        fake_test_x = generate_labelled(model, test_y, self.seed + 1)
+        fake_x = generate(model, len(train_y), self.seed, GENERATE_BATCH, labels=train_y)
+        fake_test_x = generate(model, len(test_y), self.seed + 1, GENERATE_BATCH, labels=test_y)
 
         def score(net, x, y):
             return accuracy(net, x, y, spec.num_classes, spec.multi_label, device=device)

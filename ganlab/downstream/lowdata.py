@@ -9,13 +9,14 @@ from collections.abc import Callable, Sequence
 
 import torch
 
+from ganlab.cli.sample import generate
 from ganlab.downstream.classifier import (
     accuracy,
     fits_progress,
     new_classifier,
     train_classifier,
 )
-from ganlab.downstream.data import generate_labelled, labelled_split, per_class_subset
+from ganlab.downstream.data import GENERATE_BATCH, labelled_split, per_class_subset
 from ganlab.downstream.labels import check_conditional
 from ganlab.errors import ConfigError
 
@@ -66,7 +67,7 @@ class AugmentLowData:
         with fits_progress("Low-data study", fits, self.steps) as (advance, label):
             for seed in self.seeds:
                 gan_y = torch.arange(spec.num_classes).repeat_interleave(self.gan_per_class)
-                gan_x = generate_labelled(model, gan_y, seed)
+                gan_x = generate(model, len(gan_y), seed, GENERATE_BATCH, labels=gan_y)
                 for k in self.ks:
                     idx = per_class_subset(train_y, k, spec.num_classes, seed)
                     real_x, real_y = train_x[idx], train_y[idx]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 from functools import partial
 from typing import Any
 
@@ -10,7 +9,8 @@ import torch
 from omegaconf import DictConfig, open_dict
 from torch import nn
 
-from ganlab.errors import ConfigError
+from ganlab.data.base import LabelSpec
+from ganlab.errors import ConfigError, did_you_mean
 from ganlab.losses.base import AdversarialLoss
 from ganlab.models.base import OptimizerFactory, run_in_eval_mode
 from ganlab.models.gan import GAN
@@ -65,9 +65,7 @@ class ConditionalGAN(GAN):
         self.register_buffer("labels_seen", torch.zeros((), dtype=torch.float32))
 
     def check_data(self, datamodule) -> None:
-        spec = getattr(datamodule, "label_spec", lambda: None)()
-        if spec is None:
-            raise ConfigError(f"A conditional model needs labelled data: {LABELLED_DATA}.")
+        spec = data_labels(datamodule)
         if (spec.num_classes, spec.multi_label) != (self.num_classes, self.multi_label):
             raise ConfigError(
                 f"The data has {spec.num_classes} {'attributes' if spec.multi_label else 'classes'}"
@@ -164,8 +162,7 @@ class ConditionalGAN(GAN):
             return self.label_names.index(name)
         if not self.multi_label and name.isdigit() and int(name) < self.num_classes:
             return int(name)
-        close = difflib.get_close_matches(name, self.label_names, n=1)
-        hint = f" Did you mean {close[0]}?" if close else ""
+        hint = did_you_mean(name, self.label_names)
         shown = ", ".join(self.label_names[:40]) + (" ..." if self.num_classes > 40 else "")
         raise ConfigError(
             f"label {name!r} is not one of this model's labels.{hint} They are: {shown}"
@@ -177,10 +174,16 @@ def fill_label_config(model_cfg: DictConfig, datamodule) -> None:
     multi_label and the label names from the data, before the model is built."""
     if "num_classes" not in model_cfg or model_cfg.num_classes is not None:
         return
-    spec = getattr(datamodule, "label_spec", lambda: None)()
-    if spec is None:
-        raise ConfigError(f"A conditional model needs labelled data: {LABELLED_DATA}.")
+    spec = data_labels(datamodule)
     with open_dict(model_cfg):
         model_cfg.num_classes = spec.num_classes
         model_cfg.multi_label = spec.multi_label
         model_cfg.label_names = list(spec.names)
+
+
+def data_labels(datamodule) -> LabelSpec:
+    """The data's labels, or the error naming the data that has them."""
+    spec = getattr(datamodule, "label_spec", lambda: None)()
+    if spec is None:
+        raise ConfigError(f"A conditional model needs labelled data: {LABELLED_DATA}.")
+    return spec

@@ -51,7 +51,7 @@ class Oracle:
     def __init__(self, blind=False):
         self.blind = blind
 
-    def sample_z(self, n, generator=None):
+    def sample_z(self, n, generator=None, truncation=None):
         return torch.randn(n, SIZE * SIZE, generator=generator)
 
     def sample(self, z, labels):
