@@ -6,7 +6,7 @@ from pathlib import Path
 
 import hydra
 import torch
-from omegaconf import DictConfig
+from omegaconf import DictConfig, OmegaConf
 from torchvision.utils import save_image
 
 from ganlab.cli.common import CONF_DIR, quiet_library_noise, reports_user_errors, require_values
@@ -150,7 +150,9 @@ def main(cfg: DictConfig) -> None:
         images = interpolation_strips(model, cfg.n, cfg.interpolate, cfg.seed, cfg.truncation)
         paths = write(images, Path(cfg.out), cfg.interpolate)
     else:
-        labels = None if cfg.label is None else model.parse_labels(cfg.label, cfg.n)
+        # label=[Smiling,Eyeglasses] arrives as Hydra's ListConfig: a plain list for parsing.
+        label = OmegaConf.to_object(cfg.label) if OmegaConf.is_list(cfg.label) else cfg.label
+        labels = None if label is None else model.parse_labels(label, cfg.n)
         images = generate(model, cfg.n, cfg.seed, cfg.batch_size, cfg.truncation, labels)
         paths = write(images, Path(cfg.out), cfg.nrow)
     where = paths[0] if len(paths) == 1 else f"{len(paths)} images in {Path(cfg.out)}"

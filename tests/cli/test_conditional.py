@@ -40,6 +40,10 @@ def test_sample_a_class_and_per_class(trained, tmp_path):
                   cwd=tmp_path)  # fmt: skip
     assert res.returncode == 0, res.stderr
     assert Image.open(tmp_path / "rows.png").size == (5 * 30 + 2, 10 * 30 + 2)
+    # A list from the command line (Hydra's ListConfig) is read as a list, not one name.
+    res = run_cli("sample", f"ckpt_path={ckpt}", "label=[1,2]", cwd=tmp_path)
+    assert res.returncode == 1
+    assert res.stderr.strip() == "ganlab: error: label= takes one class for this model, got [1, 2]"
     res = run_cli("sample", f"ckpt_path={ckpt}", "label=11", cwd=tmp_path)
     assert res.returncode == 1
     assert res.stderr.strip() == (
@@ -101,3 +105,31 @@ def test_augment_lowdata_report(trained, data_dir, tmp_path):
     ]  # fmt: skip
     assert (tmp_path / "r_augment_lowdata.png").is_file()
     assert "| k per class | training images | accuracy (mean ± std) | seeds |" in res.stdout
+
+
+def test_attribute_conditional_model_on_celeba(tmp_path):
+    """Multi-label end to end: train on the CelebA fixture's attributes, then sample faces
+    with the attributes named on the command line."""
+    from ganlab.cli.train import train
+    from tests.conftest import TINY, compose_train
+    from tests.data.conftest import build_celeba
+
+    build_celeba(tmp_path / "data")
+    overrides = [
+        *TINY, "model=cdcgan", "data=celeba", f"data.root={tmp_path / 'data'}",
+        "data.image_size=32", "data.batch_size=2", "data.num_workers=0", "data.labels=attr",
+        "data.attributes=[Smiling,Male]", "max_iters=2",
+    ]  # fmt: skip
+    summary = train(compose_train(tmp_path / "run", overrides))
+    assert summary["status"] == "completed"
+    ckpt = tmp_path / "run" / "checkpoints" / "last.ckpt"
+    res = run_cli("sample", f"ckpt_path={ckpt}", "label=[Smiling]", "n=4", "out=s.png",
+                  cwd=tmp_path)  # fmt: skip
+    assert res.returncode == 0, res.stderr
+    assert Image.open(tmp_path / "s.png").size == (4 * 34 + 2, 34 + 2)  # 4 faces of 32 px, a row
+    res = run_cli("sample", f"ckpt_path={ckpt}", "label=[Smilng]", cwd=tmp_path)
+    assert res.returncode == 1
+    assert res.stderr.strip() == (
+        "ganlab: error: label 'Smilng' is not one of this model's labels. Did you mean "
+        "Smiling? They are: Smiling, Male"
+    )
