@@ -261,6 +261,16 @@ class CelebADataModule(ImageDataModule):
             )
         return labels, identity_split
 
+    def relabelled(self, **labelling) -> CelebADataModule:
+        """The same faces (root, crop, size, channels, loading) with other labels, e.g.
+        ``relabelled(labels="identity", identity_split="per_identity")``: what a downstream
+        measure reads beside the labels a generator was trained on."""
+        return CelebADataModule(
+            self.root, self.image_size, self.channels, self.crop_size, self.target_type,
+            download=False, num_workers=self.num_workers, batch_size=self.batch_size,
+            pin_memory=self.pin_memory, **labelling,
+        )  # fmt: skip
+
     def label_spec(self) -> LabelSpec | None:
         if self.labels == "attr":
             return LabelSpec(len(self.attributes), True, self.attributes)

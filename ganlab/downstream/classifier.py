@@ -2,7 +2,8 @@
 
 Training is Lightning's (a fixed number of steps, so that 100 real images and 60,000 train
 for the same effort); accuracy is torchmetrics'. Labels are class indices (cross-entropy)
-or {0, 1} attribute vectors (one logistic output each).
+or {0, 1} attribute vectors (one logistic output each; NaN marks an unknown attribute).
+Images are float in [-1, 1] or uint8 (how real images are kept: a quarter of the memory).
 """
 
 from __future__ import annotations
@@ -50,17 +51,67 @@ def resnet18(num_classes: int, channels: int = 3) -> nn.Module:
     return net
 
 
-class _Fit(L.LightningModule):
-    def __init__(self, net: nn.Module, multi_label: bool, lr: float, steps: int):
+def as_float(images: torch.Tensor) -> torch.Tensor:
+    """uint8 images -> float in [-1, 1], the generators' range; float images unchanged."""
+    return images.float() / 127.5 - 1 if images.dtype == torch.uint8 else images
+
+
+def to_uint8(images: torch.Tensor) -> torch.Tensor:
+    """[-1, 1] images -> uint8, as they would be saved: exact for images decoded from files."""
+    return ((images.clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8)
+
+
+def attribute_loss(logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """Mean logistic loss over the known (non-NaN) attributes: generated images carry only
+    the attributes their generator was conditioned on."""
+    known = ~torch.isnan(target)
+    if bool(known.all()):
+        return F.binary_cross_entropy_with_logits(logits, target)
+    if not bool(known.any()):
+        return logits.sum() * 0  # nothing to learn from this batch, but a graph to step
+    return F.binary_cross_entropy_with_logits(logits[known], target[known])
+
+
+def class_loss(logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    return F.cross_entropy(logits, target)
+
+
+class JointLoss:
+    """Identities and attributes with one network: the first ``num_classes`` outputs are
+    the identity's logits, the rest the attributes'. Targets are rows ``[class, *attributes]``
+    (class -1: none; NaN attributes: unknown), so real faces (identity) and generated ones
+    (attributes) share a batch and each trains its own head."""
+
+    def __init__(self, num_classes: int):
+        self.num_classes = num_classes
+
+    def __call__(self, logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        classes = target[:, 0].long()
+        loss = attribute_loss(logits[:, self.num_classes :], target[:, 1:])
+        if bool((classes >= 0).any()):
+            loss = loss + F.cross_entropy(logits[:, : self.num_classes], classes, ignore_index=-1)
+        return loss
+
+
+class Outputs(nn.Module):
+    """The outputs ``[start:stop]`` of ``net``: one head of a jointly trained network."""
+
+    def __init__(self, net: nn.Module, start: int, stop: int | None = None):
         super().__init__()
-        self.net, self.multi_label, self.lr, self.steps = net, multi_label, lr, steps
+        self.net, self.start, self.stop = net, start, stop
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.net(x)[:, self.start : self.stop]
+
+
+class _Fit(L.LightningModule):
+    def __init__(self, net: nn.Module, loss: Callable, lr: float, steps: int):
+        super().__init__()
+        self.net, self.loss, self.lr, self.steps = net, loss, lr, steps
 
     def training_step(self, batch, batch_idx):
         images, labels = batch
-        logits = self.net(images)
-        if self.multi_label:
-            return F.binary_cross_entropy_with_logits(logits, labels.float())
-        return F.cross_entropy(logits, labels)
+        return self.loss(self.net(as_float(images)), labels)
 
     def configure_optimizers(self):
         # One-cycle Adam: a good result in a fixed, small number of steps without tuning.
@@ -106,10 +157,12 @@ def train_classifier(
     weights: torch.Tensor | None = None,
     device: str = "cpu",
     on_step: Callable[[], None] | None = None,
+    loss: Callable | None = None,
 ) -> nn.Module:
     """Train ``net`` for ``steps`` batches drawn with replacement from (images, labels),
     uniformly or with ``weights`` per item; returns it in eval mode. Seeded: the same
-    inputs give the same network."""
+    inputs give the same network. ``loss(logits, labels)`` defaults to cross-entropy, or
+    the attribute loss when ``multi_label``."""
     data = TensorDataset(images, labels)
     gen = torch.Generator().manual_seed(seed)
     draws = steps * batch_size
@@ -125,7 +178,8 @@ def train_classifier(
             enable_progress_bar=False, enable_model_summary=False,
             callbacks=[_EachStep(on_step)] if on_step else [],
         )  # fmt: skip
-        trainer.fit(_Fit(net, multi_label, lr, steps), loader)
+        loss = loss or (attribute_loss if multi_label else class_loss)
+        trainer.fit(_Fit(net, loss, lr, steps), loader)
     return net.eval()
 
 
@@ -149,7 +203,7 @@ def accuracy(
         per_class = MulticlassAccuracy(num_classes=num_classes, average="none")
     net = net.to(device).eval()
     for start in range(0, len(images), batch_size):
-        logits = net(images[start : start + batch_size].to(device)).float().cpu()
+        logits = net(as_float(images[start : start + batch_size].to(device))).float().cpu()
         target = labels[start : start + batch_size]
         target = target.long() if not multi_label else target.int()
         overall.update(logits, target)

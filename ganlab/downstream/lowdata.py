@@ -12,6 +12,7 @@ import torch
 from ganlab.cli.sample import generate
 from ganlab.downstream.classifier import (
     accuracy,
+    as_float,
     fits_progress,
     new_classifier,
     train_classifier,
@@ -70,7 +71,7 @@ class AugmentLowData:
                 gan_x = generate(model, len(gan_y), seed, GENERATE_BATCH, labels=gan_y)
                 for k in self.ks:
                     idx = per_class_subset(train_y, k, spec.num_classes, seed)
-                    real_x, real_y = train_x[idx], train_y[idx]
+                    real_x, real_y = as_float(train_x[idx]), train_y[idx]
                     for setting in SETTINGS:
                         label(f"k={k}, {setting}, seed {seed}")
                         x, y, weights = real_x, real_y, None

@@ -37,6 +37,41 @@ def lowdata_markdown(result: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
+def face_recognition_markdown(result: dict) -> str:
+    v, d = result["values"], result["data"]
+    conditioned = result["conditioned_attributes"]
+    rows = [
+        (f"identity, top-1 over {d['identities']} people", "identity", "identity_"),
+        (f"{len(result['per_attribute'])} attributes, mean", "attribute", "attributes_"),
+        (f"the GAN's {len(conditioned)} attributes, mean", "attribute", "conditioned_attributes_"),
+    ]
+    lines = [
+        "| recogniser | train images | test images | real | real + GAN |",
+        "| --- | --- | --- | --- | --- |",
+        *(
+            f"| {what} | {d[data + '_train']} | {d[data + '_test']} "
+            f"| {v[key + 'real']:.4f} | {v[key + 'real_gan']:.4f} |"
+            for what, data, key in rows
+        ),
+        "",
+        f"Real + GAN: {d['gan_images']} generated faces beside the real ones.",
+        "",
+        "| attribute | real | real + GAN |",
+        "| --- | --- | --- |",
+    ]
+    for name, row in result["per_attribute"].items():
+        mark = " (GAN)" if name in conditioned else ""
+        lines.append(f"| {name}{mark} | {row['real']:.4f} | {row['real_gan']:.4f} |")
+    return "\n".join(lines) + "\n"
+
+
+MARKDOWN = {
+    "gan_train_test": gan_train_test_markdown,
+    "augment_lowdata": lowdata_markdown,
+    "face_recognition": face_recognition_markdown,
+}
+
+
 def lowdata_plot(result: dict, path: Path) -> Path:
     """Accuracy against k (log scale), one line per setting, bars from the std over seeds."""
     import matplotlib
@@ -69,7 +104,7 @@ def write_report(result: dict, name: str, stem: Path) -> list[Path]:
     base = stem.with_name(f"{stem.name}_{name}")
     paths = [base.with_suffix(".json"), base.with_suffix(".md")]
     paths[0].write_text(json.dumps(result, indent=2) + "\n")
-    table = gan_train_test_markdown(result) if "per_class" in result else lowdata_markdown(result)
+    table = MARKDOWN[name](result)
     paths[1].write_text(f"# {name}: {result['checkpoint']}\n\n{table}")
     if "rows" in result:
         paths.append(lowdata_plot(result, base.with_suffix(".png")))

@@ -108,13 +108,13 @@ def test_augment_lowdata_report(trained, data_dir, tmp_path):
 
 
 def test_attribute_conditional_model_on_celeba(tmp_path):
-    """Multi-label end to end: train on the CelebA fixture's attributes, then sample faces
-    with the attributes named on the command line."""
+    """Multi-label end to end: train on the CelebA fixture's attributes, sample faces with the
+    attributes named on the command line, and measure face recognition with its faces."""
     from ganlab.cli.train import train
     from tests.conftest import TINY, compose_train
-    from tests.data.conftest import build_celeba
+    from tests.downstream.conftest import face_fixture
 
-    build_celeba(tmp_path / "data")
+    face_fixture(tmp_path / "data")
     overrides = [
         *TINY, "model=cdcgan", "data=celeba", f"data.root={tmp_path / 'data'}",
         "data.image_size=32", "data.batch_size=2", "data.num_workers=0", "data.labels=attr",
@@ -133,3 +133,18 @@ def test_attribute_conditional_model_on_celeba(tmp_path):
         "ganlab: error: label 'Smilng' is not one of this model's labels. Did you mean "
         "Smiling? They are: Smiling, Male"
     )
+    res = run_cli(
+        "eval", f"ckpt_path={ckpt}", "downstream=face_recognition",
+        "downstream.classifier._target_=ganlab.downstream.SmallCNN", "downstream.steps=10",
+        "downstream.batch_size=8", "downstream.gan_images=16",
+        "downstream.min_images_per_identity=5", cwd=tmp_path,
+    )  # fmt: skip
+    assert res.returncode == 0, res.stderr
+    report = json.loads(
+        (tmp_path / "run" / "checkpoints" / "last_face_recognition.json").read_text()
+    )
+    assert report["data"]["identities"] == 4 and report["data"]["gan_images"] == 16
+    assert report["conditioned_attributes"] == ["Smiling", "Male"]
+    assert report["protocol"]["classifier"] == "SmallCNN" and report["g_steps"] == 2
+    assert "| identity, top-1 over 4 people | 30 | 8 |" in res.stdout
+    assert "| Smiling (GAN) |" in res.stdout

@@ -84,13 +84,15 @@ def build_celeba(
     attrs: np.ndarray | None = None,
     identity: tuple[int, ...] = CELEBA_IDENTITY,
     partition: tuple[int, ...] = CELEBA_PARTITION,
+    faces: np.ndarray | None = None,
 ) -> dict:
     """6 aligned-face JPEGs (178x218) and the 5 annotation files in the official formats.
 
     Each face is white inside the centred 178x178 square and black in the 20-pixel bands
     above and below it, so a correct centre crop is all white. `attrs` (6 x 40 in {-1, 1})
     replaces the random attributes where a test needs to know them. `identity` and
-    `partition` (one per image) give another number of images, people and splits.
+    `partition` (one per image) give another number of images, people and splits; `faces`
+    (n x 218 x 178 x 3 uint8) the pictures.
     """
     n = len(identity)
     assert len(partition) == n
@@ -100,9 +102,11 @@ def build_celeba(
     random_attrs = rng.choice([-1, 1], size=(n, 40))
     attrs = random_attrs if attrs is None else np.asarray(attrs)
     names = [f"{i:06d}.jpg" for i in range(1, n + 1)]
-    for name in names:
+    for i, name in enumerate(names):
         face = np.zeros((218, 178, 3), dtype=np.uint8)
         face[20:198] = 255
+        if faces is not None:
+            face = faces[i]
         Image.fromarray(face).save(base / "img_align_celeba" / name, quality=95)
     count = f"{len(names)}\n"
     attr_rows = [f"{n} " + " ".join(f"{v:2d}" for v in row) for n, row in zip(names, attrs)]

@@ -222,6 +222,20 @@ def test_min_images_per_identity_counts_train_images(people):
     assert targets(three.get_dataset("train")) == [1, 0, 1, 1, 0, 1, 0, 1]
 
 
+def test_relabelled_reads_the_same_faces_with_other_labels(people):
+    attrs = CelebADataModule(
+        people, image_size=16, channels=1, crop_size=150, labels="attr", num_workers=0,
+        batch_size=5, attributes=["Smiling"],
+    )  # fmt: skip
+    ids = attrs.relabelled(labels="identity", min_images_per_identity=2)
+    assert (ids.root, ids.image_size, ids.channels, ids.crop_size) == (people, 16, 1, 150)
+    assert (ids.num_workers, ids.batch_size, ids.labels) == (0, 5, "identity")
+    assert ids.label_spec() == LabelSpec(3, False, ("7", "55", "101"))
+    image, label = ids.get_dataset("train")[0]
+    assert image.shape == (1, 16, 16) and int(label) == 2
+    assert attrs.relabelled(labels="attr").label_spec().num_classes == 40
+
+
 def test_no_qualifying_identity(people):
     dm = CelebADataModule(people, labels="identity", min_images_per_identity=6)
     with pytest.raises(DatasetError) as err:

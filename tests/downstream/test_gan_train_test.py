@@ -94,3 +94,13 @@ def test_every_training_batch_advances_the_progress():
     train_classifier(net, torch.randn(8, 1, 16, 16), torch.arange(8) % 4, steps=7,
                      batch_size=4, on_step=lambda: calls.append(1))  # fmt: skip
     assert len(calls) == 7 and len(net.seen) == 7
+
+
+def test_labelled_split_keeps_and_renumbers_the_chosen_classes(shapes):
+    from ganlab.downstream.data import labelled_split
+
+    images, labels = labelled_split(shapes, "test", classes=torch.tensor([3, 1]))
+    assert images.dtype == torch.uint8 and images.shape == (100, 1, 16, 16)
+    expected = torch.arange(200)[torch.isin(torch.arange(200) % 4, torch.tensor([1, 3]))]
+    assert torch.equal(images, shapes.get_dataset("test").images[expected])
+    assert labels.tolist() == [1 if i % 4 == 1 else 0 for i in expected.tolist()]
