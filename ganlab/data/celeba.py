@@ -15,7 +15,20 @@ import torchvision
 from torch.utils.data import Dataset
 from torchvision.transforms import v2
 
-from ganlab.data.base import ImageDataModule, LabelSpec, check_positive, to_model_range
+from ganlab.data.base import (
+    ImageDataModule,
+    LabelSpec,
+    check_positive,
+    to_uint8_tensor,
+    uint8_to_model_range,
+)
+from ganlab.data.prepared import (
+    PREPARED_MODES,
+    DecodeFile,
+    PreparedImages,
+    prepared_name,
+    write_prepared,
+)
 from ganlab.errors import ConfigError, DatasetError, did_you_mean
 
 TXT_FILES = (
@@ -88,6 +101,11 @@ class CelebAFolder(torchvision.datasets.CelebA):
         super().__init__(root, split="all", **kwargs)
         self.split = split
         self.labels: torch.Tensor | None = None
+        # Set by the datamodule when a prepared array matches: rows read instead of JPEGs,
+        # then `scale`d as the JPEG path's last steps would.
+        self.prepared: PreparedImages | None = None
+        self.scale = None
+        self.raw = False  # True: prepared images stay uint8 (the training loader's copy)
         self.partition = self._load_csv("list_eval_partition.txt").data[:, 0]
         if split != "all":
             self._select(torch.nonzero(self.partition == SPLIT_IDS[split]).flatten())
@@ -97,6 +115,8 @@ class CelebAFolder(torchvision.datasets.CelebA):
         self.identity, self.bbox = self.identity[keep], self.bbox[keep]
         self.landmarks_align, self.attr = self.landmarks_align[keep], self.attr[keep]
         self.partition = self.partition[keep]
+        if getattr(self, "prepared", None) is not None:
+            self.prepared = self.prepared.select(keep)
 
     def subset(self, split: str, keep: torch.Tensor, labels: torch.Tensor | None) -> CelebAFolder:
         """A copy with the images at indices `keep` alone, named `split`, targets `labels`."""
@@ -116,7 +136,37 @@ class CelebAFolder(torchvision.datasets.CelebA):
             os.path.isfile(os.path.join(base, name)) for name in TXT_FILES
         )
 
+    def _targets(self, indices: list[int]) -> list:
+        """torchvision's targets (or the labels) of ``indices``, looked up at once without
+        decoding an image: the same values, types and shapes as ``__getitem__``'s."""
+        index = torch.as_tensor(indices, dtype=torch.long)
+        if self.labels is not None:
+            return list(self.labels[index].unbind(0))
+        columns = {
+            "attr": lambda: self.attr[index],
+            "identity": lambda: self.identity[index, 0],
+            "bbox": lambda: self.bbox[index],
+            "landmarks": lambda: self.landmarks_align[index],
+        }
+        parts = [columns[t]().unbind(0) for t in self.target_type]
+        if not parts:
+            return [0] * len(indices)
+        return list(zip(*parts)) if len(parts) > 1 else list(parts[0])
+
+    def __getitems__(self, indices: list[int]) -> list:
+        """A batch's items (DataLoader asks for them at once): prepared rows are read and
+        scaled in one step, which costs microseconds per image instead of a call each."""
+        if self.prepared is None:
+            return [self[i] for i in indices]
+        images = self.prepared.batch(indices)
+        if not self.raw:
+            images = self.scale(images)
+        return list(zip(images, self._targets(indices)))
+
     def __getitem__(self, index: int):
+        if self.prepared is not None:
+            image = self.prepared[index]
+            return image if self.raw else self.scale(image), self._targets([index])[0]
         try:
             image, target = super().__getitem__(index)
         except (OSError, ValueError, SyntaxError) as e:
@@ -202,6 +252,7 @@ class CelebADataModule(ImageDataModule):
         attributes: Sequence[str] | None = None,
         min_images_per_identity: int = 1,
         identity_split: str = "official",
+        prepared: str = "auto",
         download: bool = False,
         num_workers: int = 2,  # JPEG decoding is the bottleneck
         **loader_kwargs,
@@ -225,13 +276,15 @@ class CelebADataModule(ImageDataModule):
         self.min_images_per_identity = min_images_per_identity
         self.download = bool(download)
         self.base_dir = self.root / "celeba"
-        self.transform = v2.Compose(
-            [
-                v2.CenterCrop(crop_size),
-                v2.Resize(image_size, antialias=True),
-                *to_model_range(channels),
-            ]
+        if prepared not in PREPARED_MODES:
+            raise choice_error("prepared", prepared, PREPARED_MODES)
+        self.prepared = prepared
+        self.decode = v2.Compose(
+            [v2.CenterCrop(crop_size), v2.Resize(image_size, antialias=True)]
+            + to_uint8_tensor(channels)
         )
+        self.scale = v2.Compose(uint8_to_model_range(channels))
+        self.transform = v2.Compose([self.decode, self.scale])
         self._faces: CelebAFolder | None = None  # every image, loaded once for all splits
         self._splits: dict[str, torch.Tensor] = {}  # each split's indices into _faces
         self._identities: torch.Tensor | None = None  # the kept identities, by class index
@@ -268,7 +321,7 @@ class CelebADataModule(ImageDataModule):
         return CelebADataModule(
             self.root, self.image_size, self.channels, self.crop_size, self.target_type,
             download=False, num_workers=self.num_workers, batch_size=self.batch_size,
-            pin_memory=self.pin_memory, **labelling,
+            pin_memory=self.pin_memory, **{"prepared": self.prepared, **labelling},
         )  # fmt: skip
 
     def label_spec(self) -> LabelSpec | None:
@@ -325,6 +378,10 @@ class CelebADataModule(ImageDataModule):
                 f"CelebA annotation files in {self.base_dir} could not be parsed ({e}); "
                 "replace them with the official ones."
             ) from e
+        faces.prepared = PreparedImages.find(
+            self.prepared_path(), faces.filename, self._prepared_settings(), self.prepared
+        )
+        faces.scale = self.scale
         if self.labels == "attr":
             absent = [n for n in self.attributes if n not in faces.attr_names]
             if absent:
@@ -346,6 +403,23 @@ class CelebADataModule(ImageDataModule):
                 self._splits[split] = torch.nonzero(mask).flatten()
         self._faces = faces
         return faces
+
+    def prepared_path(self) -> Path:
+        """Where ganlab-prepare writes these settings' array (beside the images)."""
+        name = prepared_name(self.image_size, self.channels, self.crop_size)
+        return self.base_dir / "prepared" / f"{name}.npy"
+
+    def _prepared_settings(self) -> dict:
+        return {"image_size": self.image_size, "channels": self.channels, "crop": self.crop_size}
+
+    def prepare_images(self) -> Path:
+        """Decode, crop and resize every CelebA image once into ``prepared_path()``."""
+        never = self.relabelled(labels=None, prepared="never")
+        faces = never._load_faces()
+        return write_prepared(
+            self.prepared_path(), faces.filename, DecodeFile(self.base_dir / IMAGE_DIR, self.decode),
+            self._prepared_settings(), self.num_workers,
+        )  # fmt: skip
 
     def _identity_classes(self, faces: CelebAFolder) -> tuple[torch.Tensor, torch.Tensor]:
         """The identities with enough train images (sorted), and each image's class (-1: none)."""

@@ -13,7 +13,19 @@ from rich.progress import track
 from torch.utils.data import Dataset
 from torchvision.transforms import v2
 
-from ganlab.data.base import ImageDataModule, LabelSpec, to_model_range
+from ganlab.data.base import (
+    ImageDataModule,
+    LabelSpec,
+    to_uint8_tensor,
+    uint8_to_model_range,
+)
+from ganlab.data.prepared import (
+    PREPARED_MODES,
+    DecodeFile,
+    PreparedImages,
+    prepared_name,
+    write_prepared,
+)
 from ganlab.errors import ConfigError, DatasetError
 
 EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff")
@@ -110,17 +122,39 @@ def subfolder_classes(root: Path, paths: list[Path]) -> list[str]:
 
 
 class ImageFileDataset(Dataset):
-    """Images at `paths`; items are (transform(image), label), label 0 without `labels`."""
+    """Images at `paths`; items are (transform(image), label), label 0 without `labels`.
 
-    def __init__(self, paths: list[Path], transform, labels: list[int] | None = None) -> None:
+    With `prepared` (the rows of a ganlab-prepare array, one per path), items are
+    `scale(row)`: the same pixels without decoding the files."""
+
+    def __init__(
+        self, paths: list[Path], transform, labels: list[int] | None = None,
+        prepared: PreparedImages | None = None, scale=None,
+    ) -> None:  # fmt: skip
         self.paths = paths
         self.transform = transform
         self.labels = labels
+        self.prepared, self.scale = prepared, scale
+        self.raw = False  # True: prepared images stay uint8 (the training loader's copy)
 
     def __len__(self) -> int:
         return len(self.paths)
 
+    def __getitems__(self, indices: list[int]) -> list:
+        """A batch's items at once: prepared rows are read and scaled in one step."""
+        if self.prepared is None:
+            return [self[i] for i in indices]
+        images = self.prepared.batch(indices)
+        if not self.raw:
+            images = self.scale(images)
+        labels = [0 if self.labels is None else self.labels[i] for i in indices]
+        return list(zip(images, labels))
+
     def __getitem__(self, index: int):
+        if self.prepared is not None:
+            image = self.prepared[index]
+            image = image if self.raw else self.scale(image)
+            return image, 0 if self.labels is None else self.labels[index]
         path = self.paths[index]
         try:
             with Image.open(path) as img:
@@ -153,6 +187,7 @@ class FolderDataModule(ImageDataModule):
         check_images: bool = True,
         on_bad_image: str = "error",
         labels: str | None = None,
+        prepared: str = "auto",
         num_workers: int = 2,  # image decoding is the bottleneck
         **loader_kwargs,
     ) -> None:
@@ -169,13 +204,17 @@ class FolderDataModule(ImageDataModule):
         self.on_bad_image = on_bad_image
         self.labels = labels
         self.classes: list[str] | None = None  # with labels=subfolder, once the data is listed
-        self.transform = v2.Compose(
-            [
-                v2.Resize(image_size, antialias=True),
-                v2.CenterCrop(image_size),
-                *to_model_range(channels),
-            ]
+        if prepared not in PREPARED_MODES:
+            raise ConfigError(
+                f"data.prepared={prepared!r} is not a choice; use one of {', '.join(PREPARED_MODES)}."
+            )
+        self.prepared = prepared
+        self.decode = v2.Compose(
+            [v2.Resize(image_size, antialias=True), v2.CenterCrop(image_size)]
+            + to_uint8_tensor(channels)
         )
+        self.scale = v2.Compose(uint8_to_model_range(channels))
+        self.transform = v2.Compose([self.decode, self.scale])
 
     def make_dataset(self, split: str) -> Dataset:
         if not self.root.is_dir():
@@ -188,13 +227,45 @@ class FolderDataModule(ImageDataModule):
             )
         if self.labels is not None:
             self.classes = subfolder_classes(self.root, paths)
-        if self.check_images:
+        # A prepared array was made from the readable files (with on_bad_image=skip, the
+        # others were left out): it replaces both the check and the decoding.
+        prepared = PreparedImages.find(
+            self.prepared_path(), [self._key(p) for p in paths], self._prepared_settings(),
+            self.prepared, subset=self.on_bad_image == "skip",
+        )  # fmt: skip
+        if prepared is not None:
+            paths = [paths[i] for i in prepared.kept]
+        elif self.check_images:
             paths = drop_bad_images(paths, check_images(paths), self.root, self.on_bad_image)
-        if self.labels is None:
-            return ImageFileDataset(paths, self.transform)
-        index = {name: i for i, name in enumerate(self.classes)}
-        labels = [index[p.relative_to(self.root).parts[0]] for p in paths]
-        return ImageFileDataset(paths, self.transform, labels)
+        labels = None
+        if self.labels is not None:
+            index = {name: i for i, name in enumerate(self.classes)}
+            labels = [index[p.relative_to(self.root).parts[0]] for p in paths]
+        return ImageFileDataset(paths, self.transform, labels, prepared, self.scale)
+
+    def _key(self, path: Path) -> str:
+        return path.relative_to(self.root).as_posix()
+
+    def prepared_path(self) -> Path:
+        """Where ganlab-prepare writes these settings' array (a hidden folder of `root`,
+        which the image search skips)."""
+        return self.root / ".prepared" / f"{prepared_name(self.image_size, self.channels)}.npy"
+
+    def _prepared_settings(self) -> dict:
+        return {"image_size": self.image_size, "channels": self.channels}
+
+    def prepare_images(self) -> Path:
+        """Decode, resize and crop every readable image once into ``prepared_path()``."""
+        saved, self.prepared = self.prepared, "never"
+        try:
+            paths = self.make_dataset("train").paths
+        finally:
+            self.prepared = saved
+        return write_prepared(
+            self.prepared_path(), [self._key(p) for p in paths],
+            DecodeFile(self.root, self.decode), self._prepared_settings(),
+            self.num_workers,
+        )  # fmt: skip
 
     def label_spec(self) -> LabelSpec | None:
         if self.labels is None:

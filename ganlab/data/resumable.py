@@ -66,6 +66,13 @@ class SeededItems(Dataset):
     def __len__(self) -> int:
         return len(self.dataset)
 
+    def __getitems__(self, items: list[tuple[int, int]]) -> list:
+        """A batch's items; prepared uint8 rows (``raw``) go through no random transform, so
+        they are read at once, unseeded."""
+        if getattr(self.dataset, "raw", False):
+            return self.dataset.__getitems__([index for index, _ in items])
+        return [self[item] for item in items]
+
     def __getitem__(self, item: tuple[int, int]):
         index, seed = item
         # The CPU generator alone (what augmentations draw from): torch.manual_seed also

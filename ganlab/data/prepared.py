@@ -1,0 +1,158 @@
+"""Prepared images: decoded, cropped and resized once into a uint8 array file.
+
+Decoding a JPEG and resizing it costs about a millisecond per image per core, which starves
+a GPU; reading a row of an array file and scaling it to [-1, 1] costs microseconds.
+``ganlab-prepare`` writes ``<name>.npy`` (N x C x S x S uint8, numpy's format so that it can
+be memory-mapped: the OS pages in what is read, many workers share it) and ``<name>.json``
+(the source files in row order and the settings). The datasets read a row instead of a
+file when the .json matches their files and settings; the pixels are the JPEG path's
+bit for bit, since the same transforms run, split where the image becomes uint8.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import numpy as np
+import PIL.Image
+import torch
+from rich.progress import track
+from torch.utils.data import DataLoader, Dataset
+
+from ganlab.errors import DatasetError
+
+PREPARED_MODES = ("auto", "always", "never")
+
+
+def prepared_name(image_size: int, channels: int, crop: int | None = None) -> str:
+    """The file stem for one set of training settings, e.g. ``64px_crop178_rgb``."""
+    colour = "rgb" if channels == 3 else "gray"
+    return f"{image_size}px{'' if crop is None else f'_crop{crop}'}_{colour}"
+
+
+class DecodeFile:
+    """A file name under ``folder`` -> ``decode(image)``: the uint8 image the training
+    transforms would make from it (a class, so that DataLoader workers can pickle it)."""
+
+    def __init__(self, folder: Path, decode: Callable) -> None:
+        self.folder, self.decode = folder, decode
+
+    def __call__(self, name: str) -> torch.Tensor:
+        path = self.folder / name
+        try:
+            with PIL.Image.open(path) as image:
+                return self.decode(image)
+        except (OSError, ValueError, SyntaxError) as e:
+            raise DatasetError(f"Cannot read image {path} ({e}); replace or remove it.") from e
+
+
+class _Decode(Dataset):
+    """Items are ``load(key)`` as uint8 C x S x S tensors: the pass that fills the array."""
+
+    def __init__(self, keys: Sequence[str], load: Callable[[str], torch.Tensor]):
+        self.keys, self.load = keys, load
+
+    def __len__(self) -> int:
+        return len(self.keys)
+
+    def __getitem__(self, index: int) -> torch.Tensor:
+        return self.load(self.keys[index])
+
+
+def write_prepared(
+    path: Path,
+    keys: Sequence[str],
+    load: Callable[[str], torch.Tensor],
+    settings: dict,
+    num_workers: int = 0,
+    batch_size: int = 256,
+) -> Path:
+    """Decode every ``load(key)`` into ``path`` (.npy) and write the index (.json) beside it.
+
+    The index is written last, so an interrupted run leaves no file that would be used."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    index = path.with_suffix(".json")
+    index.unlink(missing_ok=True)
+    loader = DataLoader(_Decode(keys, load), batch_size=batch_size, num_workers=num_workers)
+    first = load(keys[0])
+    array = np.lib.format.open_memmap(
+        path, mode="w+", dtype=np.uint8, shape=(len(keys), *first.shape)
+    )
+    row = 0
+    for batch in track(loader, description=f"Preparing {path.name}"):
+        array[row : row + len(batch)] = batch.numpy()
+        row += len(batch)
+    array.flush()
+    del array
+    index.write_text(json.dumps({"settings": settings, "keys": list(keys)}) + "\n")
+    return path
+
+
+class PreparedImages:
+    """The rows of a prepared array file, opened memory-mapped on first use in each process
+    (a DataLoader worker opens its own: a pickled memmap would copy the whole array)."""
+
+    def __init__(self, path: Path, rows: np.ndarray):
+        self.path, self.rows = path, rows
+        self.kept: list[int] = list(range(len(rows)))
+        self._array: np.ndarray | None = None
+
+    @classmethod
+    def find(cls, path: Path, keys: Sequence[str], settings: dict, mode: str, subset: bool = False):
+        """The prepared images of ``keys`` (in that order), or None to decode the files.
+
+        ``mode`` "auto" uses the file when it matches, "always" requires it, "never" ignores
+        it. A file made with other settings, or missing some of ``keys``, is not used, unless
+        ``subset``: then the keys it lacks (files left out when it was made) are dropped, and
+        ``kept`` gives the positions of the others."""
+        if mode == "never":
+            return None
+        index = path.with_suffix(".json")
+        problem = None
+        if not (path.is_file() and index.is_file()):
+            problem = f"{path} does not exist"
+        else:
+            saved = json.loads(index.read_text())
+            position = {key: i for i, key in enumerate(saved["keys"])}
+            if saved["settings"] != settings:
+                problem = f"{path} was made with {saved['settings']}, not {settings}"
+            elif not subset and any(key not in position for key in keys):
+                missing = sum(key not in position for key in keys)
+                problem = f"{path} lacks {missing} of the {len(keys)} images"
+        if problem is None:
+            kept = [i for i, key in enumerate(keys) if key in position]
+            found = cls(path, np.array([position[keys[i]] for i in kept], dtype=np.int64))
+            found.kept = kept
+            return found
+        if mode == "always":
+            raise DatasetError(
+                f"data.prepared=always, but {problem}. Run ganlab-prepare with the same data "
+                "settings first, or set data.prepared=auto to decode the image files."
+            )
+        return None
+
+    def select(self, keep: Sequence[int] | torch.Tensor) -> PreparedImages:
+        """The rows of the items at positions ``keep``."""
+        return PreparedImages(self.path, self.rows[np.asarray(keep, dtype=np.int64)])
+
+    def _open(self) -> np.ndarray:
+        if self._array is None:
+            self._array = np.load(self.path, mmap_mode="r")
+        return self._array
+
+    def __getitem__(self, index: int) -> torch.Tensor:
+        return torch.from_numpy(np.array(self._open()[self.rows[index]]))
+
+    def batch(self, indices: Sequence[int]) -> torch.Tensor:
+        """The rows of ``indices`` as one uint8 tensor, read in file order (one pass over
+        the pages they are on) and returned in the order asked."""
+        rows = self.rows[np.asarray(indices, dtype=np.int64)]
+        order = np.argsort(rows, kind="stable")
+        out = np.empty((len(rows), *self._open().shape[1:]), dtype=np.uint8)
+        out[order] = self._open()[rows[order]]
+        return torch.from_numpy(out)
+
+    def __getstate__(self) -> dict:
+        return {**self.__dict__, "_array": None}

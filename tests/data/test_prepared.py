@@ -1,0 +1,199 @@
+"""Prepared images (ganlab-prepare): the JPEG path's pixels and targets, read from an array."""
+
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from ganlab.data import CelebADataModule
+from ganlab.data.prepared import PreparedImages, write_prepared
+from ganlab.errors import ConfigError, DatasetError
+from tests.conftest import run_cli
+from tests.downstream.conftest import face_fixture
+
+
+@pytest.fixture(scope="module")
+def faces(tmp_path_factory):
+    root = tmp_path_factory.mktemp("prepared")
+    face_fixture(root)
+    return root
+
+
+def items(datamodule, split):
+    dataset = datamodule.get_dataset(split)
+    return [dataset[i] for i in range(len(dataset))]
+
+
+def same(a, b):
+    if isinstance(a, tuple):
+        return len(a) == len(b) and all(same(x, y) for x, y in zip(a, b))
+    return torch.equal(torch.as_tensor(a), torch.as_tensor(b))
+
+
+@pytest.mark.parametrize(
+    "settings",
+    [
+        {"image_size": 32},
+        {"image_size": 24, "channels": 1, "crop_size": 150},
+        {"image_size": 32, "labels": "attr", "attributes": ["Smiling", "Male"]},
+        {"image_size": 32, "labels": "identity", "identity_split": "per_identity"},
+    ],
+)
+def test_prepared_items_equal_the_jpeg_path_bit_for_bit(faces, settings):
+    prepared = CelebADataModule(faces, num_workers=0, **settings)
+    path = prepared.prepare_images()
+    assert np.load(path, mmap_mode="r").shape == (
+        45,
+        settings.get("channels", 3),
+        *[settings["image_size"]] * 2,
+    )
+    always = CelebADataModule(faces, num_workers=0, prepared="always", **settings)
+    never = CelebADataModule(faces, num_workers=0, prepared="never", **settings)
+    for split in ("train", "val", "test"):
+        fast, slow = items(always, split), items(never, split)
+        assert len(fast) == len(slow) > 0
+        for (x, y), (x0, y0) in zip(fast, slow):
+            assert x.dtype == torch.float32 and torch.equal(x, x0)
+            assert same(y, y0)
+    assert always.get_dataset("train").prepared is not None
+    assert never.get_dataset("train").prepared is None
+
+
+def test_other_settings_are_not_read_from_the_file(faces):
+    CelebADataModule(faces, image_size=32, num_workers=0).prepare_images()
+    other = CelebADataModule(faces, image_size=16, num_workers=0)  # auto: decodes the JPEGs
+    assert other.get_dataset("train").prepared is None
+    assert other.get_dataset("train")[0][0].shape == (3, 16, 16)
+    with pytest.raises(
+        DatasetError, match=r"data.prepared=always, but .*16px_crop178_rgb.npy does not exist"
+    ):
+        CelebADataModule(faces, image_size=16, prepared="always").get_dataset("train")
+    with pytest.raises(ConfigError, match="data.prepared"):
+        CelebADataModule(faces, prepared="yes")
+
+
+def test_workers_read_their_own_view(faces):
+    CelebADataModule(faces, image_size=32, num_workers=0).prepare_images()
+    batches = {}
+    for workers in (0, 2):
+        dm = CelebADataModule(faces, image_size=32, num_workers=workers, prepared="always")
+        batches[workers] = torch.cat([b[0] for b in dm.dataloader("train", batch_size=8)])
+    assert torch.equal(batches[0], batches[2])
+
+
+def test_an_interrupted_preparation_leaves_nothing_to_use(tmp_path):
+    def load(key):
+        if key == "c":
+            raise KeyboardInterrupt
+        return torch.full((1, 2, 2), ord(key), dtype=torch.uint8)
+
+    path = tmp_path / "x.npy"
+    with pytest.raises(KeyboardInterrupt):
+        write_prepared(path, ["a", "b", "c"], load, {"size": 2}, batch_size=1)
+    assert not path.with_suffix(".json").exists()
+    assert PreparedImages.find(path, ["a"], {"size": 2}, "auto") is None
+    write_prepared(path, ["a", "b", "c"][:2], load, {"size": 2}, batch_size=1)
+    assert json.loads(path.with_suffix(".json").read_text())["keys"] == ["a", "b"]
+    found = PreparedImages.find(path, ["b", "a"], {"size": 2}, "auto")
+    assert [int(found[i][0, 0, 0]) for i in range(2)] == [ord("b"), ord("a")]
+    assert PreparedImages.find(path, ["a", "z"], {"size": 2}, "auto") is None  # z is missing
+    with pytest.raises(DatasetError, match="lacks 1 of the 2 images"):
+        PreparedImages.find(path, ["a", "z"], {"size": 2}, "always")
+    with pytest.raises(DatasetError, match="was made with"):
+        PreparedImages.find(path, ["a"], {"size": 3}, "always")
+
+
+def test_the_prepare_command(faces, tmp_path):
+    res = run_cli("prepare", "data=celeba", f"data.root={faces}", "data.image_size=16",
+                  "data.num_workers=0", cwd=tmp_path)  # fmt: skip
+    assert res.returncode == 0, res.stderr
+    path = faces / "celeba" / "prepared" / "16px_crop178_rgb.npy"
+    assert "\nPrepared 45 images in " in res.stdout and str(path) in res.stdout
+    assert np.load(path).shape == (45, 3, 16, 16)
+    assert list(tmp_path.iterdir()) == []  # no run folder, no log
+    res = run_cli("prepare", "data=mnist", cwd=tmp_path)
+    assert res.returncode == 1
+    assert "MNISTDataModule has nothing to prepare" in res.stderr
+
+
+def test_a_prepared_folder_reads_the_readable_images(tmp_path, make_image, make_truncated_jpeg):
+    from ganlab.data import FolderDataModule
+
+    for i in range(5):
+        make_image(tmp_path / ("cat" if i % 2 else "dog") / f"{i}.png", "RGB", (40 + i, 30))
+    make_truncated_jpeg(tmp_path / "cat" / "bad.jpg")
+    settings = {"image_size": 16, "num_workers": 0, "labels": "subfolder"}
+    with pytest.raises(DatasetError, match="1 of 6 images in .* cannot be read"):
+        FolderDataModule(tmp_path, **settings).prepare_images()
+    with pytest.warns(UserWarning, match="Skipping 1 unreadable image"):
+        path = FolderDataModule(tmp_path, on_bad_image="skip", **settings).prepare_images()
+    assert path == tmp_path / ".prepared" / "16px_rgb.npy"
+    assert json.loads(path.with_suffix(".json").read_text())["keys"] == [
+        "cat/1.png", "cat/3.png", "dog/0.png", "dog/2.png", "dog/4.png",
+    ]  # fmt: skip
+    fast = FolderDataModule(tmp_path, on_bad_image="skip", prepared="always", **settings)
+    slow = FolderDataModule(tmp_path, on_bad_image="skip", prepared="never", **settings)
+    with pytest.warns(UserWarning, match="Skipping 1 unreadable image"):
+        slow_items = items(slow, "train")
+    fast_items = items(fast, "train")  # no check, no warning: the array has the good ones
+    assert fast.classes == slow.classes == ["cat", "dog"]
+    assert len(fast_items) == len(slow_items) == 5
+    for (x, y), (x0, y0) in zip(fast_items, slow_items):
+        assert torch.equal(x, x0) and y == y0
+    # With on_bad_image=error the bad file is not in the array: decode (and report it).
+    assert (
+        FolderDataModule(tmp_path, check_images=False, **settings).get_dataset("train").prepared
+        is None
+    )
+
+
+def test_the_scaling_equals_torchvisions_for_every_value():
+    from torchvision.transforms import v2
+
+    from ganlab.data.base import ToModelRange
+
+    values = torch.arange(256, dtype=torch.uint8).view(1, 16, 16).expand(3, 16, 16)
+    reference = v2.Compose(
+        [v2.ToDtype(torch.float32, scale=True), v2.Normalize([0.5] * 3, [0.5] * 3)]
+    )
+    assert torch.equal(ToModelRange()(values), reference(values))
+    assert (
+        float(ToModelRange()(values).min()) == -1.0 and float(ToModelRange()(values).max()) == 1.0
+    )
+
+
+def test_training_batches_are_uint8_scaled_on_the_device_to_the_same_values(faces):
+    CelebADataModule(faces, image_size=32, num_workers=0).prepare_images()
+    batches = {}
+    for mode in ("always", "never"):
+        dm = CelebADataModule(faces, image_size=32, num_workers=2, batch_size=8, prepared=mode)
+        torch.manual_seed(3)  # the training order's seed
+        loader = dm.train_dataloader()
+        assert loader.num_workers == (0 if mode == "always" else 2)  # rows: no workers
+        batch = next(iter(loader))
+        assert batch[0].dtype == (torch.uint8 if mode == "always" else torch.float32)
+        batches[mode] = dm.on_after_batch_transfer(batch, 0)
+    (x, (attr, ident)), (x0, (attr0, ident0)) = batches["always"], batches["never"]
+    assert x.dtype == torch.float32 and torch.equal(x, x0)
+    assert torch.equal(attr, attr0) and torch.equal(ident, ident0)
+
+
+def test_training_on_a_prepared_array_matches_training_on_the_jpegs(faces, tmp_path):
+    from ganlab.cli.train import train
+    from tests.conftest import TINY, compose_train
+
+    CelebADataModule(faces, image_size=32, num_workers=0).prepare_images()
+    weights = {}
+    for mode in ("always", "never"):
+        overrides = [
+            *TINY, "data=celeba", f"data.root={faces}", "data.image_size=32",
+            "data.batch_size=4", "data.num_workers=0", f"data.prepared={mode}", "max_iters=3",
+        ]  # fmt: skip
+        summary = train(compose_train(tmp_path / mode, overrides))
+        assert summary["status"] == "completed" and summary["g_steps"] == 3
+        ckpt = torch.load(tmp_path / mode / "checkpoints" / "last.ckpt", weights_only=False)
+        weights[mode] = ckpt["state_dict"]
+    assert weights["always"].keys() == weights["never"].keys()
+    for key, value in weights["always"].items():
+        assert torch.equal(value, weights["never"][key]), key
