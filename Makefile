@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 ARGS   ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help install train test test-fast lint format clean
+.PHONY: help install train test test-fast bench lint format clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -23,13 +23,17 @@ test:  ## the whole test suite, slow tests included (what CI runs)
 test-fast:  ## the tests not marked slow
 	$(BIN)/pytest -q -m "not slow"
 
+bench:  ## speed benchmarks (not part of make test): results in benchmarks/results/
+	$(BIN)/python -m benchmarks.data_pipeline $(ARGS)
+	$(BIN)/python -m benchmarks.train_step
+
 lint:  ## ruff checks and formatting check
-	$(BIN)/ruff check ganlab tests
-	$(BIN)/ruff format --check ganlab tests
+	$(BIN)/ruff check ganlab tests benchmarks
+	$(BIN)/ruff format --check ganlab tests benchmarks
 
 format:  ## format the code with ruff
-	$(BIN)/ruff check --fix ganlab tests
-	$(BIN)/ruff format ganlab tests
+	$(BIN)/ruff check --fix ganlab tests benchmarks
+	$(BIN)/ruff format ganlab tests benchmarks
 
 clean:  ## remove run outputs and caches (not .venv, not data/)
 	rm -rf outputs multirun .pytest_cache .ruff_cache
