@@ -57,6 +57,27 @@ def check_choices(override: Override) -> None:
             )
 
 
+# Choices that need an optional extra: (group, choice) -> (module it provides, the extra).
+EXTRAS = {
+    ("hydra/launcher", "slurm"): ("hydra_plugins.hydra_submitit_launcher", "slurm"),
+    ("sweep", "optuna"): ("hydra_plugins.hydra_optuna_sweeper", "optuna"),
+}
+
+
+def check_extras(override: Override) -> None:
+    """A choice whose Hydra plugin is not installed: say which extra to install."""
+    import importlib.util
+
+    for value in values(override):
+        module, extra = EXTRAS.get((override.key_or_group, value), (None, None))
+        if module is not None and importlib.util.find_spec(module) is None:
+            raise ConfigError(
+                f"{override.key_or_group}={value} needs a Hydra plugin that is not installed: "
+                f"pip install -e '.[{extra}]' in the repository (or .venv/bin/pip install "
+                f"'ganlab[{extra}]')."
+            )
+
+
 def first_combination(override: Override) -> str | None:
     """The override with a sweep reduced to its first value (key mistakes are the same for
     every job of a sweep); None for an interval, which the Optuna sweeper samples."""
@@ -103,6 +124,7 @@ def check_overrides(config_name: str, args: list[str]) -> None:
             ) from None
     for override in parsed:
         check_choices(override)
+        check_extras(override)
     combination = [o for o in map(first_combination, parsed) if o is not None]
     try:
         with initialize_config_dir(CONF_DIR, version_base="1.3"):
