@@ -86,3 +86,32 @@ class SignalAt(L.Callback):
         if pl_module.g_steps == self.iteration and pl_module.d_steps % pl_module.n_critic == 0:
             for _ in range(self.times):
                 os.kill(os.getpid(), self.signal)
+
+
+class RankProbe(L.Callback):
+    """Writes, per rank, each batch's images digest and G's and D's weights digest after
+    every step to ``<out>/rank<r>.json``: what a DDP test compares across ranks."""
+
+    def __init__(self, out: str):
+        self.out = out
+        self.steps = []
+
+    def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx) -> None:
+        images = batch[0].detach().double()
+        weights = [
+            p.detach().double()
+            for net in (pl_module.generator, pl_module.discriminator)
+            for p in net.parameters()
+        ]
+        self.steps.append({
+            "g_steps": pl_module.g_steps,
+            "batch": [float(images.sum()), float((images**2).sum())],
+            "weights": [float(sum(w.sum() for w in weights)), float(sum((w**2).sum() for w in weights))],
+        })  # fmt: skip
+
+    def on_train_end(self, trainer, pl_module) -> None:
+        import json
+        from pathlib import Path
+
+        Path(self.out).mkdir(parents=True, exist_ok=True)
+        (Path(self.out) / f"rank{trainer.global_rank}.json").write_text(json.dumps(self.steps))

@@ -210,6 +210,29 @@ def test_ddp_on_cpu_two_processes(tmp_path, data_dir):
     assert (run / "checkpoints" / "last.ckpt").is_file()
 
 
+@pytest.mark.slow
+def test_ddp_ranks_see_different_data_and_keep_the_same_weights(tmp_path, data_dir):
+    """2 CPU processes with the evaluation callback: after every step both ranks hold the
+    same G and D (gradients were averaged), though each trained on its own batches."""
+    from tests.conftest import TINY_EVAL
+
+    run, probe = tmp_path / "run", tmp_path / "probe"
+    res = run_ddp_train(
+        run, data_dir, *TINY_EVAL, "max_iters=4", "callbacks.evaluation.every_n_iters=2",
+        f"paths.cache_dir={tmp_path}/cache", "+callbacks.probe._target_=tests.helpers.RankProbe",
+        f"+callbacks.probe.out={probe}",
+    )  # fmt: skip
+    assert res.returncode == 0, res.stderr
+    ranks = [json.loads((probe / f"rank{r}.json").read_text()) for r in (0, 1)]
+    assert [s["g_steps"] for s in ranks[0]] == [s["g_steps"] for s in ranks[1]] == [1, 2, 3, 4]
+    for step0, step1 in zip(*ranks):
+        assert step0["batch"] != step1["batch"]  # each rank its own share of the data
+        assert step0["weights"] == step1["weights"]  # bit for bit: digests in float64
+    assert ranks[0][0]["weights"] != ranks[0][-1]["weights"]  # and training moved them
+    summary = json.loads((run / "summary.json").read_text())
+    assert summary["status"] == "completed" and "val/fid_proj_64" in summary["final"]
+
+
 def test_bf16_mixed_precision_with_gradient_penalty(run_train):
     summary, _ = run_train("loss=wgan_gp", "trainer.precision=bf16-mixed", max_iters=2)
     assert summary["status"] == "completed" and summary["d_steps"] == 10
