@@ -26,6 +26,7 @@ test-fast:  ## the tests not marked slow
 bench:  ## speed benchmarks (not part of make test): results in benchmarks/results/
 	$(BIN)/python -m benchmarks.data_pipeline $(ARGS)
 	$(BIN)/python -m benchmarks.train_step
+	$(BIN)/python -m benchmarks.evaluation
 
 lint:  ## ruff checks and formatting check
 	$(BIN)/ruff check ganlab tests benchmarks

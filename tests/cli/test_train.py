@@ -84,6 +84,18 @@ def test_run_outputs_contract(run_train):
     assert ckpt["ganlab_config"]["model"]["generator"]["ngf"] == 8
 
 
+def test_logs_every_n_steps_and_the_last_batchs_final_values(run_train):
+    """Everything is logged on the batches Lightning writes (and the last), not every batch:
+    metrics.csv has every key at each written step, summary.json the last batch's values."""
+    summary, out = run_train("trainer.log_every_n_steps=3", max_iters=7)
+    rows = read_csv(out / "metrics.csv")
+    assert [int(r["step"]) for r in rows] == [2, 5]
+    assert all(r["train/grad_norm_d"] and r["train/lr_g"] and r["train/d_real"] for r in rows)
+    final = summary["final"]
+    assert {"train/grad_norm_g", "train/d_fake", "train/g_loss"} <= set(final)
+    assert final["train/grad_norm_g"] != float(rows[-1]["train/grad_norm_g"])  # batch 7's
+
+
 def losses(out: Path) -> list[tuple[str, str]]:
     return [(r["train/d_loss"], r["train/g_loss"]) for r in read_csv(out / "metrics.csv")]
 
