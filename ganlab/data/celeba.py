@@ -26,6 +26,7 @@ from ganlab.data.prepared import (
     PREPARED_MODES,
     DecodeFile,
     PreparedImages,
+    PreparedItems,
     prepared_name,
     write_prepared,
 )
@@ -88,7 +89,7 @@ ATTRIBUTES = (  # the 40 official names, in list_attr_celeba.txt's order
 )
 
 
-class CelebAFolder(torchvision.datasets.CelebA):
+class CelebAFolder(PreparedItems, torchvision.datasets.CelebA):
     """torchvision's CelebA that checks files exist instead of their md5s, and names bad images.
 
     `split` "all" keeps every image. `labels`, when set (one row per image), replaces the
@@ -101,11 +102,8 @@ class CelebAFolder(torchvision.datasets.CelebA):
         super().__init__(root, split="all", **kwargs)
         self.split = split
         self.labels: torch.Tensor | None = None
-        # Set by the datamodule when a prepared array matches: rows read instead of JPEGs,
-        # then `scale`d as the JPEG path's last steps would.
-        self.prepared: PreparedImages | None = None
-        self.scale = None
-        self.raw = False  # True: prepared images stay uint8 (the training loader's copy)
+        # The datamodule sets `prepared` and `scale` when a prepared array matches: rows are
+        # read instead of JPEGs, then scaled as the JPEG path's last steps would.
         self.partition = self._load_csv("list_eval_partition.txt").data[:, 0]
         if split != "all":
             self._select(torch.nonzero(self.partition == SPLIT_IDS[split]).flatten())
@@ -115,7 +113,7 @@ class CelebAFolder(torchvision.datasets.CelebA):
         self.identity, self.bbox = self.identity[keep], self.bbox[keep]
         self.landmarks_align, self.attr = self.landmarks_align[keep], self.attr[keep]
         self.partition = self.partition[keep]
-        if getattr(self, "prepared", None) is not None:
+        if self.prepared is not None:
             self.prepared = self.prepared.select(keep)
 
     def subset(self, split: str, keep: torch.Tensor, labels: torch.Tensor | None) -> CelebAFolder:
@@ -153,20 +151,9 @@ class CelebAFolder(torchvision.datasets.CelebA):
             return [0] * len(indices)
         return list(zip(*parts)) if len(parts) > 1 else list(parts[0])
 
-    def __getitems__(self, indices: list[int]) -> list:
-        """A batch's items (DataLoader asks for them at once): prepared rows are read and
-        scaled in one step, which costs microseconds per image instead of a call each."""
-        if self.prepared is None:
-            return [self[i] for i in indices]
-        images = self.prepared.batch(indices)
-        if not self.raw:
-            images = self.scale(images)
-        return list(zip(images, self._targets(indices)))
-
     def __getitem__(self, index: int):
         if self.prepared is not None:
-            image = self.prepared[index]
-            return image if self.raw else self.scale(image), self._targets([index])[0]
+            return self.prepared_items([index])[0]
         try:
             image, target = super().__getitem__(index)
         except (OSError, ValueError, SyntaxError) as e:

@@ -23,6 +23,7 @@ from ganlab.data.prepared import (
     PREPARED_MODES,
     DecodeFile,
     PreparedImages,
+    PreparedItems,
     prepared_name,
     write_prepared,
 )
@@ -121,7 +122,7 @@ def subfolder_classes(root: Path, paths: list[Path]) -> list[str]:
     return sorted({p.relative_to(root).parts[0] for p in paths})
 
 
-class ImageFileDataset(Dataset):
+class ImageFileDataset(PreparedItems, Dataset):
     """Images at `paths`; items are (transform(image), label), label 0 without `labels`.
 
     With `prepared` (the rows of a ganlab-prepare array, one per path), items are
@@ -135,26 +136,16 @@ class ImageFileDataset(Dataset):
         self.transform = transform
         self.labels = labels
         self.prepared, self.scale = prepared, scale
-        self.raw = False  # True: prepared images stay uint8 (the training loader's copy)
 
     def __len__(self) -> int:
         return len(self.paths)
 
-    def __getitems__(self, indices: list[int]) -> list:
-        """A batch's items at once: prepared rows are read and scaled in one step."""
-        if self.prepared is None:
-            return [self[i] for i in indices]
-        images = self.prepared.batch(indices)
-        if not self.raw:
-            images = self.scale(images)
-        labels = [0 if self.labels is None else self.labels[i] for i in indices]
-        return list(zip(images, labels))
+    def _targets(self, indices: list[int]) -> list:
+        return [0 if self.labels is None else self.labels[i] for i in indices]
 
     def __getitem__(self, index: int):
         if self.prepared is not None:
-            image = self.prepared[index]
-            image = image if self.raw else self.scale(image)
-            return image, 0 if self.labels is None else self.labels[index]
+            return self.prepared_items([index])[0]
         path = self.paths[index]
         try:
             with Image.open(path) as img:

@@ -156,3 +156,30 @@ class PreparedImages:
 
     def __getstate__(self) -> dict:
         return {**self.__dict__, "_array": None}
+
+
+class PreparedItems:
+    """A dataset's items from a prepared array, when it has one: the dataset sets
+    ``prepared`` (the rows of its items) and ``scale`` (uint8 -> [-1, 1]), and implements
+    ``_targets(indices)``; ``raw`` keeps the images uint8 (the training loader's copy,
+    scaled on the device)."""
+
+    prepared: PreparedImages | None = None
+    scale: Callable | None = None
+    raw = False
+
+    def _targets(self, indices: list[int]) -> list:
+        raise NotImplementedError
+
+    def prepared_items(self, indices: list[int]) -> list:
+        images = self.prepared.batch(indices)
+        if not self.raw:
+            images = self.scale(images)
+        return list(zip(images, self._targets(indices)))
+
+    def __getitems__(self, indices: list[int]) -> list:
+        """A batch's items (DataLoader asks for them at once): prepared rows are read and
+        scaled in one step, which costs microseconds per image instead of a call each."""
+        if self.prepared is None:
+            return [self[i] for i in indices]
+        return self.prepared_items(indices)
