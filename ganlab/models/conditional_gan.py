@@ -123,11 +123,10 @@ class ConditionalGAN(GAN):
     def preview_labels(self) -> torch.Tensor:
         """One row per class; multi-label: the most common attribute set, then that set with
         one attribute switched at a time."""
-        rows = min(self.num_classes, MAX_PREVIEW_ROWS)
         if not self.multi_label:
-            return torch.arange(rows)
+            return torch.arange(min(self.num_classes, MAX_PREVIEW_ROWS))
         common = (self.label_frequency() > 0.5).float()
-        flips = torch.eye(self.num_classes)[: rows - 1]
+        flips = torch.eye(self.num_classes)[: MAX_PREVIEW_ROWS - 1]  # every attribute, to 15
         return torch.cat([common[None], (common[None] + flips) % 2])
 
     def preview(self, n: int, seed: int, datamodule=None) -> tuple[torch.Tensor, int]:

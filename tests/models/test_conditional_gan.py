@@ -97,7 +97,10 @@ def test_multi_label_preview_switches_one_attribute_a_row():
     model = make_cgan(num_classes=3, multi_label=True)
     model.label_counts.copy_(torch.tensor([9.0, 1.0, 6.0]))
     model.labels_seen.fill_(10)
-    assert model.preview_labels().tolist() == [[1, 0, 1], [0, 0, 1], [1, 1, 1]]
+    # The most common set, then each of the 3 attributes switched in turn.
+    assert model.preview_labels().tolist() == [[1, 0, 1], [0, 0, 1], [1, 1, 1], [1, 0, 0]]
+    many = make_cgan(num_classes=40, multi_label=True)
+    assert many.preview_labels().shape == (16, 40)  # rows capped: 15 attributes switched
 
 
 def test_parse_labels():
