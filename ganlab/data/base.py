@@ -58,14 +58,9 @@ class ToModelRange:
         return images.to(torch.float32).mul_(1 / 255).sub_(0.5).div_(0.5)
 
 
-def uint8_to_model_range(channels: int) -> list:
-    """uint8 C x H x W tensor -> float32 in [-1, 1] (any number of channels)."""
-    return [ToModelRange()]
-
-
 def to_model_range(channels: int) -> list:
     """PIL image -> float32 C x H x W tensor in [-1, 1] (the two steps above)."""
-    return [*to_uint8_tensor(channels), *uint8_to_model_range(channels)]
+    return [*to_uint8_tensor(channels), ToModelRange()]
 
 
 class TensorImageDataset(Dataset):

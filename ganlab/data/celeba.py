@@ -18,9 +18,9 @@ from torchvision.transforms import v2
 from ganlab.data.base import (
     ImageDataModule,
     LabelSpec,
+    ToModelRange,
     check_positive,
     to_uint8_tensor,
-    uint8_to_model_range,
 )
 from ganlab.data.prepared import (
     PREPARED_MODES,
@@ -270,7 +270,7 @@ class CelebADataModule(ImageDataModule):
             [v2.CenterCrop(crop_size), v2.Resize(image_size, antialias=True)]
             + to_uint8_tensor(channels)
         )
-        self.scale = v2.Compose(uint8_to_model_range(channels))
+        self.scale = ToModelRange()
         self.transform = v2.Compose([self.decode, self.scale])
         self._faces: CelebAFolder | None = None  # every image, loaded once for all splits
         self._splits: dict[str, torch.Tensor] = {}  # each split's indices into _faces

@@ -16,8 +16,8 @@ from torchvision.transforms import v2
 from ganlab.data.base import (
     ImageDataModule,
     LabelSpec,
+    ToModelRange,
     to_uint8_tensor,
-    uint8_to_model_range,
 )
 from ganlab.data.prepared import (
     PREPARED_MODES,
@@ -204,7 +204,7 @@ class FolderDataModule(ImageDataModule):
             [v2.Resize(image_size, antialias=True), v2.CenterCrop(image_size)]
             + to_uint8_tensor(channels)
         )
-        self.scale = v2.Compose(uint8_to_model_range(channels))
+        self.scale = ToModelRange()
         self.transform = v2.Compose([self.decode, self.scale])
 
     def make_dataset(self, split: str) -> Dataset:

@@ -63,13 +63,11 @@ def to_uint8(images: torch.Tensor) -> torch.Tensor:
 
 def attribute_loss(logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     """Mean logistic loss over the known (non-NaN) attributes: generated images carry only
-    the attributes their generator was conditioned on."""
+    the attributes their generator was conditioned on. A batch with none known gives 0
+    (with a graph to step); no branch on the data, so no device sync per step."""
     known = ~torch.isnan(target)
-    if bool(known.all()):
-        return F.binary_cross_entropy_with_logits(logits, target)
-    if not bool(known.any()):
-        return logits.sum() * 0  # nothing to learn from this batch, but a graph to step
-    return F.binary_cross_entropy_with_logits(logits[known], target[known])
+    losses = F.binary_cross_entropy_with_logits(logits, target.nan_to_num(), reduction="none")
+    return (losses * known).sum() / known.sum().clamp(min=1)
 
 
 def class_loss(logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
@@ -87,10 +85,11 @@ class JointLoss:
 
     def __call__(self, logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         classes = target[:, 0].long()
-        loss = attribute_loss(logits[:, self.num_classes :], target[:, 1:])
-        if bool((classes >= 0).any()):
-            loss = loss + F.cross_entropy(logits[:, : self.num_classes], classes, ignore_index=-1)
-        return loss
+        identity = F.cross_entropy(
+            logits[:, : self.num_classes], classes, ignore_index=-1, reduction="sum"
+        )  # a mean over the labelled rows, 0 when there are none (the mean would be NaN)
+        identity = identity / (classes >= 0).sum().clamp(min=1)
+        return attribute_loss(logits[:, self.num_classes :], target[:, 1:]) + identity
 
 
 class Outputs(nn.Module):
