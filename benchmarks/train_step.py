@@ -12,6 +12,7 @@ over the plain loop's, per repetition.
 from __future__ import annotations
 
 import argparse
+import itertools
 import tempfile
 import time
 
@@ -35,10 +36,12 @@ from benchmarks.common import (
 from ganlab.cli.common import CONF_DIR
 
 
-def ganlab_cfg(size: int, batch: int, iters: int, warmup: int, device: str, out: str):
+def ganlab_cfg(size, batch, iters, warmup, device, out, overrides=()):
     overrides = [
         "logger=none", "~callbacks.evaluation", f"max_iters={iters}", f"data.batch_size={batch}",
         f"paths.output_dir={out}", f"trainer.accelerator={'gpu' if device != 'cpu' else 'cpu'}",
+        # The plain loop's layout (fp32 is trainer=default's): the comparison is of the loops.
+        "speed.channels_last=false", *overrides,
     ]  # fmt: skip
     GlobalHydra.instance().clear()
     with initialize_config_dir(CONF_DIR, version_base="1.3"):
@@ -52,12 +55,13 @@ def ganlab_cfg(size: int, batch: int, iters: int, warmup: int, device: str, out:
     return cfg
 
 
-def run_ganlab(size, batch, iters, warmup, device) -> float:
+def run_ganlab(size, batch, iters, warmup, device, overrides=()) -> float:
+    """ganlab-train's images/s; ``overrides`` as on its command line."""
     from ganlab.cli.train import train
 
     STAMPS.clear()
     with tempfile.TemporaryDirectory() as out:
-        summary = train(ganlab_cfg(size, batch, iters, warmup, device, out))
+        summary = train(ganlab_cfg(size, batch, iters, warmup, device, out, overrides))
     assert summary["status"] == "completed", summary
     return median_rate(STAMPS, batch)
 
@@ -70,8 +74,10 @@ def run_plain(size, batch, iters, warmup, device, freeze_d: bool = False) -> flo
     torch.manual_seed(0)
     netG = instantiate(model_cfg.generator).to(device)
     netD = instantiate(model_cfg.discriminator).to(device)
-    optD = torch.optim.Adam(netD.parameters(), lr=2e-4, betas=(0.5, 0.999))
-    optG = torch.optim.Adam(netG.parameters(), lr=2e-4, betas=(0.5, 0.999))
+    # The same optimizers as ganlab's (speed.fused_optimizers: fused Adam by default).
+    fused = True if cfg.speed.fused_optimizers else None
+    optD = torch.optim.Adam(netD.parameters(), lr=2e-4, betas=(0.5, 0.999), fused=fused)
+    optG = torch.optim.Adam(netG.parameters(), lr=2e-4, betas=(0.5, 0.999), fused=fused)
     data = RandomImages(image_size=size, channels=3, batch_size=batch, num_workers=0)
     loader = torch.utils.data.DataLoader(data.get_dataset("train"), batch_size=batch,
                                          shuffle=True, drop_last=True)  # fmt: skip
@@ -108,7 +114,7 @@ def run_plain(size, batch, iters, warmup, device, freeze_d: bool = False) -> flo
 def main(argv=None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[32, 64])
-    parser.add_argument("--batch", type=int, default=64)
+    parser.add_argument("--batches", type=int, nargs="+", default=[64])
     parser.add_argument("--iters", type=int, default=30)
     parser.add_argument("--warmup", type=int, default=5)
     parser.add_argument("--reps", type=int, default=3)
@@ -120,14 +126,15 @@ def main(argv=None) -> dict:
         "plain_frozen_d": lambda *a: run_plain(*a, freeze_d=True),
         "ganlab": run_ganlab,
     }
-    for size in args.sizes:
+    for size, batch in itertools.product(args.sizes, args.batches):
         rates = {name: [] for name in loops}
         for rep in range(args.reps):
             for name, fn in loops.items():
-                rates[name].append(fn(size, args.batch, args.iters, args.warmup, args.device))
-                print(f"DCGAN-{size} rep {rep} {name}: {rates[name][-1]:.1f} img/s", flush=True)
+                rates[name].append(fn(size, batch, args.iters, args.warmup, args.device))
+                print(f"DCGAN-{size} batch {batch} rep {rep} {name}: {rates[name][-1]:.1f} img/s",
+                      flush=True)  # fmt: skip
         # Overhead: ganlab's time per image over the plain loop's, repetition by repetition.
-        row = {"model": f"DCGAN-{size}", "batch": args.batch}
+        row = {"model": f"DCGAN-{size}", "batch": batch}
         for name, values in rates.items():
             row[name] = spread(values)
             if name != "ganlab":

@@ -86,7 +86,7 @@ def train(cfg: DictConfig) -> dict:
     out = Path(cfg.paths.output_dir)
     info = run_info(cfg)
     try:
-        check_targets(cfg)  # wrong keys and types, before any data is touched
+        check_targets(cfg, ("model", "loss", "data", "speed"))  # before any data is touched
         start = resume_point(cfg, out)
         if cfg.get("resume") == "auto" and (done := finished_summary(out, cfg.max_iters)):
             print(f"ganlab: resume=auto: {out} already completed {done['g_steps']} iterations.")
@@ -100,6 +100,8 @@ def train(cfg: DictConfig) -> dict:
         fill_label_config(cfg.model, datamodule)  # a conditional model's classes, from the data
         model = instantiate(cfg.model, loss=instantiate(cfg.loss))
         model.max_nonfinite_skips = cfg.max_nonfinite_skips
+        if cfg.get("speed"):
+            model.speed = instantiate(cfg.speed)
         if hasattr(model, "check_data"):  # e.g. a translation model needs two domains
             model.check_data(datamodule)
         loggers = [

@@ -63,8 +63,22 @@ def to_model_range(channels: int) -> list:
     return [*to_uint8_tensor(channels), ToModelRange()]
 
 
+def uint8_to_signed_unit(images: torch.Tensor) -> torch.Tensor:
+    """uint8 [0, 255] -> float32 [-1, 1], as in-memory datasets (MNIST) scale."""
+    return images.float() / 127.5 - 1
+
+
 class TensorImageDataset(Dataset):
-    """uint8 N x C x S x S images (and labels) in memory; items are ([-1, 1] float image, int)."""
+    """uint8 N x C x S x S images (and labels) in memory; items are ([-1, 1] float image, int).
+
+    ``raw`` (the training loader's copy) keeps batches uint8, for the datamodule to scale
+    on the device with ``scale``: a quarter of the bytes to copy, and one indexing op per
+    batch instead of one call per image (DCGAN-64 on an H100 spent 4.6 ms a batch of 64 on
+    the per-image path, a fifth of its iteration)."""
+
+    reads_uint8 = True  # the training loader can ask for raw batches
+    raw = False
+    scale = staticmethod(uint8_to_signed_unit)
 
     def __init__(self, images: torch.Tensor, labels: torch.Tensor) -> None:
         self.images = images
@@ -74,7 +88,15 @@ class TensorImageDataset(Dataset):
         return len(self.images)
 
     def __getitem__(self, index: int) -> tuple[torch.Tensor, int]:
-        return self.images[index].float() / 127.5 - 1, int(self.labels[index])
+        return self.scale(self.images[index]), int(self.labels[index])
+
+    def __getitems__(self, indices: list[int]) -> list:
+        """A batch's items at once (DataLoader asks so): the same values as item by item."""
+        index = torch.as_tensor(indices)
+        images = self.images[index]
+        if not self.raw:
+            images = self.scale(images)
+        return list(zip(images, self.labels[index].tolist(), strict=True))
 
 
 def check_positive(name: str, value: int, minimum: int = 1) -> int:
@@ -82,6 +104,14 @@ def check_positive(name: str, value: int, minimum: int = 1) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
         raise ConfigError(f"data.{name} must be an integer >= {minimum}, got {value!r}.")
     return value
+
+
+def random_hflip(images: torch.Tensor) -> torch.Tensor:
+    """Each image of a batch mirrored left-right with probability 1/2, drawn per image on the
+    batch's device (from torch's seeded generator there). By hand because torchvision's
+    RandomHorizontalFlip, given a batch, flips all of it or none."""
+    flip = torch.rand(images.shape[0], *[1] * (images.dim() - 1), device=images.device) < 0.5
+    return torch.where(flip, images.flip(-1), images)
 
 
 class ImageDataModule(L.LightningDataModule):
@@ -93,9 +123,13 @@ class ImageDataModule(L.LightningDataModule):
     """
 
     split_aliases: ClassVar[dict[str, str]] = {}
-    # uint8 -> [-1, 1] for the datasets that can hand training batches over as uint8 (a
-    # prepared array's): applied in on_after_batch_transfer, i.e. on the training device.
+    # uint8 -> [-1, 1] for the datasets decoded from files (their last transform step, and
+    # a prepared array's scaling).
     scale = None
+    # The training loader's dataset's own scaling when it hands batches over as uint8 (a
+    # prepared array's, or images in memory): on_after_batch_transfer applies it, i.e. on
+    # the training device.
+    batch_scale = None
 
     def __init__(
         self,
@@ -107,19 +141,31 @@ class ImageDataModule(L.LightningDataModule):
         pin_memory: bool | None = None,
         persistent_workers: bool = True,
         drop_last: bool = True,
+        hflip: bool = False,
     ) -> None:
         super().__init__()
         self.root = Path(root).expanduser()
+        # Training images mirrored left-right at random, on the device (random_hflip).
+        self.hflip = bool(hflip)
         self.image_size = check_positive("image_size", image_size)
         self.channels = check_positive("channels", channels)
         self.batch_size = check_positive("batch_size", batch_size)
         self.num_workers = check_positive("num_workers", num_workers, minimum=0)
-        # Pinned memory only helps host-to-GPU copies; on a CPU-only machine it warns and costs.
-        self.pin_memory = torch.cuda.is_available() if pin_memory is None else bool(pin_memory)
+        self.pin_memory = None if pin_memory is None else bool(pin_memory)
         self.persistent_workers = bool(persistent_workers)
         self.drop_last = bool(drop_last)
         self.train_set: Dataset | None = None
         self._datasets: dict[str, Dataset] = {}
+
+    def pins_memory(self, workers: int) -> bool:
+        """``pin_memory`` for a loader with ``workers``; None: pin when CUDA is available and
+        workers make the batches. Pinned memory only helps host-to-GPU copies (on a CPU-only
+        machine it warns and costs), and without workers the training process itself pins:
+        DCGAN-64's uint8 batches of 64 on an H100 machine took longer to pin (1.4 ms) than
+        to copy unpinned."""
+        if self.pin_memory is not None:
+            return self.pin_memory
+        return torch.cuda.is_available() and workers > 0
 
     def make_dataset(self, split: str) -> Dataset:
         """Build the dataset for `split` ("train", "val" or "test")."""
@@ -167,7 +213,7 @@ class ImageDataModule(L.LightningDataModule):
             shuffle=shuffle,
             drop_last=drop_last,
             num_workers=workers,
-            pin_memory=self.pin_memory,
+            pin_memory=self.pins_memory(workers),
             persistent_workers=self.persistent_workers and workers > 0,
         )
 
@@ -183,13 +229,25 @@ class ImageDataModule(L.LightningDataModule):
             )
 
     def on_after_batch_transfer(self, batch, dataloader_idx: int):
-        """Scale a uint8 training batch (from a prepared array) to [-1, 1], on its device:
-        the same transform as the image-file path's last steps, so the same pixels."""
-        if self.scale is None or not isinstance(batch, (list, tuple)) or not batch:
+        """On the training device: scale a uint8 batch (from a prepared array) to [-1, 1],
+        the same transform as the image-file path's last steps, so the same pixels; then
+        the augmentation (``hflip``), whichever path the images came by."""
+        if not isinstance(batch, (list, tuple)) or not batch:
             return batch
         images = batch[0]
-        if isinstance(images, torch.Tensor) and images.dtype == torch.uint8:
-            return [self.scale(images), *batch[1:]]
+        if not isinstance(images, torch.Tensor):
+            return batch
+        if self.batch_scale is not None and images.dtype == torch.uint8:
+            images = self.batch_scale(images)
+        batch = [images, *batch[1:]]
+        if self.hflip and self.trainer is not None and self.trainer.training:
+            # Every image tensor of the batch: one domain's, or both of unpaired data.
+            batch = [
+                random_hflip(t)
+                if torch.is_tensor(t) and t.dim() == 4 and t.is_floating_point()
+                else t
+                for t in batch
+            ]
         return batch
 
     def train_dataloader(self) -> DataLoader:
@@ -202,13 +260,14 @@ class ImageDataModule(L.LightningDataModule):
         dataset = self.get_dataset("train")
         self.check_loader(dataset, "train", self.batch_size, self.drop_last)
         workers = self.num_workers
-        if getattr(dataset, "prepared", None) is not None and self.scale is not None:
-            # A prepared array: batches of uint8 rows (a quarter of the bytes to the GPU),
-            # scaled by on_after_batch_transfer where the model is. Read in this process:
-            # handing batches over from workers costs more than reading them (CelebA at
-            # 64x64 on 2 cores: 57,000 images/s here, 22,000 with 2 workers).
+        if getattr(dataset, "reads_uint8", False):
+            # A prepared array or images in memory: batches of uint8 rows (a quarter of the
+            # bytes to the GPU), scaled by on_after_batch_transfer where the model is. Read
+            # in this process: handing batches over from workers costs more than reading
+            # them (CelebA at 64x64 on 2 cores: 57,000 images/s here, 22,000 with 2 workers).
             dataset = copy.copy(dataset)
             dataset.raw = True
+            self.batch_scale = dataset.scale
             workers = 0
         return ResumableLoader(
             dataset,
@@ -216,6 +275,6 @@ class ImageDataModule(L.LightningDataModule):
             batch_size=self.batch_size,
             drop_last=self.drop_last,
             num_workers=workers,
-            pin_memory=self.pin_memory,
+            pin_memory=self.pins_memory(workers),
             persistent_workers=self.persistent_workers and workers > 0,
         )

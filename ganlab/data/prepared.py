@@ -168,6 +168,11 @@ class PreparedItems:
     scale: Callable | None = None
     raw = False
 
+    @property
+    def reads_uint8(self) -> bool:
+        """Whether the training loader can ask for raw (uint8) batches."""
+        return self.prepared is not None and self.scale is not None
+
     def _targets(self, indices: list[int]) -> list:
         raise NotImplementedError
 

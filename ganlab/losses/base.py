@@ -18,6 +18,10 @@ class AdversarialLoss(nn.Module):
     #: Losses whose penalty is per sample (WGAN-GP) set this False: BatchNorm would mix the
     #: samples of a batch and make the penalty wrong, so the GAN module refuses that pairing.
     allows_batchnorm_critic: bool = True
+    #: Losses that differentiate a gradient of the critic (WGAN-GP's penalty) set this True:
+    #: such a critic is not compiled (speed.compile), as compiled graphs have no double
+    #: backward.
+    double_backward: bool = False
 
     def d_loss(
         self,

@@ -26,6 +26,7 @@ class WGANGPLoss(AdversarialLoss):
     """Critic: ``E[D(G(z))] - E[D(x)] + gp_weight * GP``; G: ``-E[D(G(z))]``."""
 
     allows_batchnorm_critic = False
+    double_backward = True
 
     def __init__(self, gp_weight: float = 10.0):
         super().__init__()

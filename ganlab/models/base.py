@@ -13,6 +13,7 @@ from torch.nn.modules.batchnorm import _BatchNorm
 
 from ganlab.errors import ConfigError, DivergedError
 from ganlab.losses.base import AdversarialLoss
+from ganlab.models.speed import Speed
 
 OptimizerFactory = Callable[..., torch.optim.Optimizer]
 # Logged on the progress bar as well as to the loggers.
@@ -69,6 +70,33 @@ class AdversarialModule(L.LightningModule):
         # diverged (ganlab-train sets it from the top-level max_nonfinite_skips).
         self.max_nonfinite_skips = 0
         self.nonfinite_skips = 0
+        # Memory layout, compilation, fused optimizers (ganlab-train sets it from `speed`).
+        self.speed = Speed()
+        self._speed_applied = False
+
+    @property
+    def nets(self) -> dict[str, nn.Module]:
+        """The trained nets by attribute name (each model says which it has)."""
+        raise NotImplementedError
+
+    @property
+    def critics(self) -> list[str]:
+        """The names in ``nets`` of the discriminators."""
+        return [name for name in self.nets if name.startswith("discriminator")]
+
+    def configure_model(self) -> None:
+        """Apply ``speed`` once, before Lightning moves the module to its device and wraps
+        it for DDP. A loss with a gradient penalty keeps the critics eager."""
+        if self._speed_applied:
+            return
+        eager = self.critics if getattr(self.loss, "double_backward", False) else []
+        device = self.trainer.strategy.root_device if self._trainer is not None else self.device
+        self.speed.prepare(self, self.nets, eager, device.type)
+        self._speed_applied = True
+
+    def make_optimizer(self, factory: OptimizerFactory, params) -> torch.optim.Optimizer:
+        """The configured optimizer for ``params``, fused where ``speed`` says so."""
+        return self.speed.optimizer(factory, params)
 
     def g_turn(self) -> bool:
         """Whether the batch about to be trained ends with a G update."""
@@ -87,18 +115,41 @@ class AdversarialModule(L.LightningModule):
         step (see ``nonfinite``). ``terms`` name the loss's parts for that message."""
         opt.zero_grad(set_to_none=True)
         self.manual_backward(loss)
-        norm = grad_norm(*nets)
+        # fp16 (trainer.precision=16-mixed): the gradients are still multiplied by the
+        # gradient scaler's scale here; Lightning divides it out inside opt.step().
+        scaler = self.grad_scaler()
+        scale = scaler.get_scale() if scaler is not None else None
+        norm = grad_norm(*nets) / (scale or 1.0)
         # One device sync per update: the price of stopping before a bad step spoils the
         # weights. Under DDP the norm is taken after the gradients' all-reduce, so every rank
         # sees the same value and they all stop (or skip) together.
         if not torch.isfinite(norm):
+            if scaler is not None and torch.isfinite(loss):
+                # The scaler's overflow, not a diverging run (AMP's usual first few steps):
+                # lower the scale and skip the update, without opt.step(), which Lightning
+                # would count as a step of max_iters.
+                scaler.unscale_(opt)  # records the overflow for update()
+                scaler.update()
+                opt.zero_grad(set_to_none=True)
+                return None
             opt.zero_grad(set_to_none=True)
             self.nonfinite(terms or {"loss": loss})
             return None
-        if clip is not None:
+        if clip is not None and scale is not None:
+            # Clipping the scaled gradients at clip * scale is clipping the true ones at
+            # clip. (Lightning's clip_gradients would clip the scaled ones at clip, and
+            # refuses fused optimizers, which unscale inside their step.)
+            params = [p for group in opt.param_groups for p in group["params"]]
+            torch.nn.utils.clip_grad_norm_(params, clip * scale)
+        elif clip is not None:
             self.clip_gradients(opt, gradient_clip_val=clip, gradient_clip_algorithm="norm")
         opt.step()
         return norm
+
+    def grad_scaler(self) -> torch.amp.GradScaler | None:
+        """fp16's gradient scaler (trainer.precision=16-mixed), or None without one."""
+        scaler = getattr(self.trainer.precision_plugin, "scaler", None)
+        return scaler if scaler is not None and scaler.is_enabled() else None
 
     def step(
         self, which: str, opt, loss: torch.Tensor, nets: list[nn.Module], clip, logs: dict
@@ -146,18 +197,20 @@ class AdversarialModule(L.LightningModule):
         )
 
     def log_train(self, logs: dict) -> None:
-        """Live losses on the progress bar every batch; everything to the loggers
-        (metrics.csv) on the batches Lightning writes them, and on the last batch (for
-        summary.json's final values).
+        """Log the batch's values (the losses on the progress bar too) on the batches
+        Lightning writes to the loggers (``trainer.log_every_n_steps``, metrics.csv), and on
+        the last batch (for summary.json's final values); the bar shows the latest.
 
-        Lightning writes logged values only every ``trainer.log_every_n_steps`` batches, but
-        each ``self.log`` costs about a millisecond of its bookkeeping whether written or not:
-        10 keys a batch were 5% of a DCGAN-32 iteration on a CPU (benchmarks/train_step.py).
+        Each ``self.log`` costs Lightning's bookkeeping whether the value is written or not:
+        logging every batch took 10 keys x ~1.3 ms, 5% of a DCGAN-32 iteration on a 2-core
+        CPU, and the 2 progress-bar losses alone 4.6 ms, a fifth of a DCGAN-64 iteration on
+        an H100 (benchmarks/train_step.py).
         """
+        if not self._logs_written_now():
+            return
         detached = {k: v.detach() if torch.is_tensor(v) else v for k, v in logs.items()}
         self.log_dict({k: v for k, v in detached.items() if k in PROGRESS_BAR_KEYS}, prog_bar=True)
-        if self._logs_written_now():
-            self.log_dict({k: v for k, v in detached.items() if k not in PROGRESS_BAR_KEYS})
+        self.log_dict({k: v for k, v in detached.items() if k not in PROGRESS_BAR_KEYS})
 
     def _logs_written_now(self) -> bool:
         trainer = self.trainer

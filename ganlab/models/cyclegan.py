@@ -92,6 +92,15 @@ class CycleGAN(AdversarialModule):
         self.lr_schedule = schedule
         self._preview_batch: tuple[torch.Tensor, torch.Tensor] | None = None
 
+    @property
+    def nets(self) -> dict[str, nn.Module]:
+        return {
+            "generator_ab": self.generator_ab,
+            "generator_ba": self.generator_ba,
+            "discriminator_a": self.discriminator_a,
+            "discriminator_b": self.discriminator_b,
+        }
+
     def setup(self, stage: str) -> None:
         if self._trainer is not None:
             self.check_data(self._trainer.datamodule)
@@ -148,7 +157,10 @@ class CycleGAN(AdversarialModule):
         discs = itertools.chain(
             self.discriminator_a.parameters(), self.discriminator_b.parameters()
         )
-        opts = [self.g_optimizer(gens), self.d_optimizer(discs)]
+        opts = [
+            self.make_optimizer(self.g_optimizer, gens),
+            self.make_optimizer(self.d_optimizer, discs),
+        ]
         factor = LinearDecay(*self._schedule_lengths())
         scheds = [torch.optim.lr_scheduler.LambdaLR(opt, factor) for opt in opts]
         return opts, scheds
@@ -232,7 +244,7 @@ class CycleGAN(AdversarialModule):
         return logs
 
     def training_step(self, batch: Any, batch_idx: int) -> None:
-        a, b = batch
+        a, b = map(self.speed.images, batch)
         opt_g, opt_d = self.optimizers()
         g_turn = self.g_turn()
         with torch.set_grad_enabled(g_turn):  # keep G's graph only when G updates next

@@ -60,6 +60,10 @@ class GAN(AdversarialModule):
             self.generator_ema.requires_grad_(False)
 
     @property
+    def nets(self) -> dict[str, nn.Module]:
+        return {"generator": self.generator, "discriminator": self.discriminator}
+
+    @property
     def nz(self) -> int:
         return self.generator.nz
 
@@ -98,8 +102,8 @@ class GAN(AdversarialModule):
 
     def configure_optimizers(self):
         return [
-            self.g_optimizer(self.generator.parameters()),
-            self.d_optimizer(self.discriminator.parameters()),
+            self.make_optimizer(self.g_optimizer, self.generator.parameters()),
+            self.make_optimizer(self.d_optimizer, self.discriminator.parameters()),
         ]
 
     # What a conditional model (ConditionalGAN) changes: where labels come from, and how
@@ -117,6 +121,7 @@ class GAN(AdversarialModule):
 
     def training_step(self, batch: Any, batch_idx: int) -> None:
         real, cond = self.split_batch(batch)
+        real = self.speed.images(real)
         opt_g, opt_d = self.optimizers()
         g_turn = self.g_turn()
         z = torch.randn(real.shape[0], self.nz, device=self.device)

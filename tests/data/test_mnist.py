@@ -36,6 +36,22 @@ def test_tiny_layout_items_map_pixels_exactly(tiny_mnist, tmp_path):
     assert type(label) is int and [dm.train_set[i][1] for i in range(10)] == list(range(10))
 
 
+def test_training_batches_are_uint8_scaled_on_the_device_to_the_items_values(tiny_mnist, tmp_path):
+    tiny_mnist(tmp_path)
+    dm = MNISTDataModule(tmp_path, batch_size=4)
+    dm.setup("fit")
+    items = [dm.train_set[i] for i in range(10)]
+    batched = dm.train_set.__getitems__([3, 0, 7])  # what a DataLoader asks for
+    for (image, label), i in zip(batched, [3, 0, 7], strict=True):
+        assert torch.equal(image, items[i][0]) and label == items[i][1]
+    torch.manual_seed(0)
+    images, labels = next(iter(dm.train_dataloader()))
+    assert images.dtype == torch.uint8  # a quarter of the bytes to the device
+    scaled, labels = dm.on_after_batch_transfer([images, labels], 0)
+    order = labels.tolist()  # the tiny set's label i is image i
+    assert torch.equal(scaled, torch.stack([items[i][0] for i in order]))
+
+
 def test_val_is_the_test_split(tiny_mnist, tmp_path):
     tiny_mnist(tmp_path, n_train=10, n_test=4)
     dm = MNISTDataModule(tmp_path)
@@ -59,8 +75,9 @@ def test_train_dataloader_batches_drop_last(tiny_mnist, tmp_path):
     loader = dm.train_dataloader()
     batches = list(loader)
     assert [tuple(b[0].shape) for b in batches] == [(4, 1, 28, 28)] * 2  # 10 // 4, rest dropped
+    assert batches[0][0].dtype == torch.uint8  # scaled on the device (on_after_batch_transfer)
     assert batches[0][1].dtype == torch.int64
-    assert loader.pin_memory == torch.cuda.is_available() and not loader.persistent_workers
+    assert not loader.pin_memory and not loader.persistent_workers  # no workers: no pinning
     assert not is_overridden("val_dataloader", dm)  # no validation loop in Lightning
 
 
@@ -171,3 +188,13 @@ def test_config_matches_constructor(config_vs_signature):
     assert conf.pop("root") == "${paths.data_dir}"
     defaults.pop("root")
     assert conf == defaults  # every argument is a key, with the same default
+
+
+def test_memory_is_pinned_for_a_gpu_when_workers_make_the_batches(tmp_path, monkeypatch):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    auto = MNISTDataModule(tmp_path)
+    assert (auto.pins_memory(0), auto.pins_memory(2)) == (False, True)
+    assert MNISTDataModule(tmp_path, pin_memory=True).pins_memory(0) is True
+    assert MNISTDataModule(tmp_path, pin_memory=False).pins_memory(2) is False
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    assert auto.pins_memory(2) is False
