@@ -13,7 +13,7 @@ from PIL import Image
 from torch.utils.data import DataLoader, Dataset
 from torchvision.transforms import v2
 
-from ganlab.data.resumable import ResumableLoader
+from ganlab.data.resumable import Collated, ResumableLoader
 from ganlab.errors import ConfigError, DatasetError
 
 SPLITS = ("train", "val", "test")
@@ -94,9 +94,9 @@ class TensorImageDataset(Dataset):
         """A batch's items at once (DataLoader asks so): the same values as item by item."""
         index = torch.as_tensor(indices)
         images = self.images[index]
-        if not self.raw:
-            images = self.scale(images)
-        return list(zip(images, self.labels[index].tolist(), strict=True))
+        if self.raw:  # the training loader's batch, whole
+            return Collated([images, self.labels[index]])
+        return list(zip(self.scale(images), self.labels[index].tolist(), strict=True))
 
 
 def check_positive(name: str, value: int, minimum: int = 1) -> int:

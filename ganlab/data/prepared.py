@@ -19,8 +19,9 @@ import numpy as np
 import PIL.Image
 import torch
 from rich.progress import track
-from torch.utils.data import DataLoader, Dataset
+from torch.utils.data import DataLoader, Dataset, default_collate
 
+from ganlab.data.resumable import Collated
 from ganlab.errors import DatasetError
 
 PREPARED_MODES = ("auto", "always", "never")
@@ -178,9 +179,9 @@ class PreparedItems:
 
     def prepared_items(self, indices: list[int]) -> list:
         images = self.prepared.batch(indices)
-        if not self.raw:
-            images = self.scale(images)
-        return list(zip(images, self._targets(indices)))
+        if self.raw:  # the training loader's batch, whole
+            return Collated([images, default_collate(self._targets(indices))])
+        return list(zip(self.scale(images), self._targets(indices), strict=True))
 
     def __getitems__(self, indices: list[int]) -> list:
         """A batch's items (DataLoader asks for them at once): prepared rows are read and

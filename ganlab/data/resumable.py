@@ -18,7 +18,7 @@ from collections.abc import Iterator
 import numpy as np
 import torch
 import torch.distributed as dist
-from torch.utils.data import DataLoader, Dataset, DistributedSampler
+from torch.utils.data import DataLoader, Dataset, DistributedSampler, default_collate
 
 
 class EpochSampler(DistributedSampler):
@@ -51,6 +51,17 @@ class EpochSampler(DistributedSampler):
         order, seeds = order[: self.total_size][mine], seeds[: self.total_size][mine]
         start, self.skip = self.skip, 0
         yield from zip(order[start:].tolist(), seeds[start:].tolist(), strict=True)
+
+
+class Collated(list):
+    """A batch its dataset made whole (raw rows read at once): ``collate`` passes it on, as
+    taking it apart into items for default_collate to stack again cost a third of a
+    prepared array's read."""
+
+
+def collate(items):
+    """default_collate, except for a batch a dataset already made (``Collated``)."""
+    return list(items) if isinstance(items, Collated) else default_collate(items)
 
 
 class SeededItems(Dataset):
@@ -97,6 +108,7 @@ class ResumableLoader(DataLoader):
         # resume) then draws nothing from the global RNG that the model's noise comes from.
         generator = torch.Generator().manual_seed(int(seed))
         kwargs.pop("generator", None)
+        kwargs.setdefault("collate_fn", collate)
         super().__init__(
             SeededItems(dataset),
             sampler=self.epoch_sampler,

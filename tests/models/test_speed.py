@@ -158,3 +158,19 @@ def test_fp16_scaler_overflow_skips_the_step_instead_of_diverging(clip):
         assert logged == pytest.approx(taken[-1]["grad_norm"], rel=1e-3)
     else:
         assert all(s["grad_norm"] <= clip * 1.001 for s in taken)
+
+
+@pytest.mark.parametrize(
+    "device,compile,nhwc", [("cuda", False, True), ("cuda", True, False), ("cpu", False, False)]
+)
+def test_channels_last_auto_is_on_for_a_cuda_gpu_without_compile(device, compile, nhwc):
+    speed = Speed(channels_last="auto", compile=compile, compile_options={"backend": "eager"})
+    net = torch.nn.Conv2d(3, 4, 3)
+    speed.prepare(net, {"net": net}, eager=[], device_type=device)
+    assert speed.nhwc is nhwc
+    assert net.weight.is_contiguous(memory_format=torch.channels_last) is nhwc
+
+
+def test_channels_last_takes_true_false_or_auto():
+    with pytest.raises(ConfigError, match="speed.channels_last must be true, false or auto"):
+        Speed(channels_last="yes")
