@@ -27,6 +27,9 @@ bench:  ## speed benchmarks (not part of make test): results in benchmarks/resul
 	$(BIN)/python -m benchmarks.data_pipeline $(ARGS)
 	$(BIN)/python -m benchmarks.train_step
 	$(BIN)/python -m benchmarks.evaluation
+	@if $(BIN)/python -c "import sys, torch; sys.exit(not torch.cuda.is_available())"; then \
+		$(BIN)/python -m benchmarks.gpu_options; \
+	else echo "benchmarks.gpu_options: no CUDA GPU here, skipped"; fi
 
 lint:  ## ruff checks and formatting check
 	$(BIN)/ruff check ganlab tests benchmarks
