@@ -11,6 +11,7 @@ from pathlib import Path
 
 import hydra
 import lightning as L
+import torch
 from hydra.core.hydra_config import HydraConfig
 from hydra.utils import instantiate
 from lightning.pytorch.utilities.exceptions import SIGTERMException
@@ -78,6 +79,21 @@ def objective_value(summary_path: Path, objective: str) -> float:
     return float(value)
 
 
+def check_accelerator(trainer_cfg: DictConfig) -> None:
+    """A GPU trainer where torch sees no GPU: one clear message, instead of Lightning's
+    "No supported gpu backend found!" wrapped in Hydra's instantiation error."""
+    if str(trainer_cfg.get("accelerator")) not in ("gpu", "cuda"):
+        return
+    if torch.cuda.is_available() or torch.backends.mps.is_available():
+        return
+    raise ConfigError(
+        f"trainer.accelerator={trainer_cfg.accelerator} (trainer=gpu, or trainer=ddp on GPUs), "
+        "but torch sees no GPU on this machine (torch.cuda.is_available() is False). Use "
+        "trainer=default (the GPU when there is one, else the CPU) or trainer=cpu; for DDP on "
+        "CPU processes, trainer=ddp trainer.accelerator=cpu."
+    )
+
+
 def train(cfg: DictConfig) -> dict:
     """Train one experiment; returns its summary (also written to <run_dir>/summary.json).
 
@@ -87,6 +103,7 @@ def train(cfg: DictConfig) -> dict:
     info = run_info(cfg)
     try:
         check_targets(cfg, ("model", "loss", "data", "speed"))  # before any data is touched
+        check_accelerator(cfg.trainer)
         start = resume_point(cfg, out)
         if cfg.get("resume") == "auto" and (done := finished_summary(out, cfg.max_iters)):
             print(f"ganlab: resume=auto: {out} already completed {done['g_steps']} iterations.")

@@ -10,7 +10,8 @@ from omegaconf import OmegaConf
 from PIL import Image
 
 from ganlab.cli.common import CONF_DIR
-from tests.conftest import TINY, run_cli, run_ddp_train
+from ganlab.errors import ConfigError
+from tests.conftest import TINY, compose_train, run_cli, run_ddp_train
 
 # Models that generate from noise (model=cyclegan translates: tests/cli/test_cyclegan.py).
 MODELS = sorted(
@@ -184,6 +185,18 @@ def test_wgan_gp_with_batchnorm_critic_is_refused(tmp_path):
     )
     assert res.returncode == 1 and "Traceback" not in res.stderr
     assert "model.discriminator.norm=layer" in res.stderr
+
+
+def test_a_gpu_trainer_without_a_gpu_is_one_clear_message(tmp_path, data_dir, monkeypatch):
+    from ganlab.cli.train import train
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    monkeypatch.setattr(torch.backends.mps, "is_available", lambda: False)
+    cfg = compose_train(tmp_path / "run", [*TINY, "trainer=gpu"], data_dir)
+    with pytest.raises(ConfigError, match="trainer.accelerator=gpu .* but torch sees no GPU"):
+        train(cfg)
+    summary = json.loads((tmp_path / "run" / "summary.json").read_text())
+    assert summary["status"] == "failed" and "trainer=default" in summary["message"]
 
 
 @pytest.mark.slow
