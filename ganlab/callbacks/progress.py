@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from lightning.pytorch.callbacks import RichProgressBar
 
+from ganlab.models.base import PROGRESS_BAR_KEYS
+
 
 class GANProgressBar(RichProgressBar):
     """Lightning derives the bar's length from ``max_steps``, which counts every optimizer
@@ -17,6 +19,14 @@ class GANProgressBar(RichProgressBar):
             remaining = (trainer.max_steps - trainer.global_step) * n // (n + 1)
             return min(trainer.num_training_batches, remaining)
         return trainer.num_training_batches
+
+    def get_metrics(self, trainer, pl_module) -> dict:
+        """Lightning's items and the latest logged losses (a ganlab model writes its training
+        values to the loggers itself, so they are not among Lightning's)."""
+        items = super().get_metrics(trainer, pl_module)
+        latest = getattr(pl_module, "train_values", {})
+        items.update({k: latest[k] for k in PROGRESS_BAR_KEYS if k in latest})
+        return items
 
     def _get_train_description(self, current_epoch: int) -> str:
         if self.trainer.max_epochs in (None, -1):  # unbounded epochs: no "/-2"

@@ -16,16 +16,15 @@ from ganlab.losses.base import AdversarialLoss
 from ganlab.models.speed import Speed
 
 OptimizerFactory = Callable[..., torch.optim.Optimizer]
-# Logged on the progress bar as well as to the loggers.
-PROGRESS_BAR_KEYS = frozenset({"train/d_loss", "train/g_loss"})
+# Shown on the progress bar as well as logged.
+PROGRESS_BAR_KEYS = ("train/d_loss", "train/g_loss")
 
 
-def grad_norm(*modules: nn.Module) -> torch.Tensor:
-    """The 2-norm of all the modules' gradients together (0 when they have none)."""
-    grads = [p.grad for m in modules for p in m.parameters() if p.grad is not None]
-    if not grads:
-        return torch.zeros(())
-    return torch.nn.utils.get_total_norm(grads)
+def grads_of(opt) -> list[torch.Tensor]:
+    """The gradients an optimizer is about to apply (its parameters' that have one). Read
+    from its param groups, not from the nets' ``parameters()``, whose module walk cost as much
+    as the norm itself at DCGAN sizes."""
+    return [p.grad for group in opt.param_groups for p in group["params"] if p.grad is not None]
 
 
 @torch.no_grad()
@@ -70,6 +69,8 @@ class AdversarialModule(L.LightningModule):
         # diverged (ganlab-train sets it from the top-level max_nonfinite_skips).
         self.max_nonfinite_skips = 0
         self.nonfinite_skips = 0
+        # The training values last written to the loggers, as floats (see log_train).
+        self.train_values: dict[str, float] = {}
         # Memory layout, compilation, fused optimizers (ganlab-train sets it from `speed`).
         self.speed = Speed()
         self._speed_applied = False
@@ -106,7 +107,6 @@ class AdversarialModule(L.LightningModule):
         self,
         opt,
         loss: torch.Tensor,
-        nets: list[nn.Module],
         clip: float | None,
         terms: dict | None = None,
     ) -> torch.Tensor | None:
@@ -119,7 +119,10 @@ class AdversarialModule(L.LightningModule):
         # gradient scaler's scale here; Lightning divides it out inside opt.step().
         scaler = self.grad_scaler()
         scale = scaler.get_scale() if scaler is not None else None
-        norm = grad_norm(*nets) / (scale or 1.0)
+        grads = grads_of(opt)
+        norm = torch.nn.utils.get_total_norm(grads) if grads else loss.new_zeros(())
+        if scale is not None:
+            norm = norm / scale
         # One device sync per update: the price of stopping before a bad step spoils the
         # weights. Under DDP the norm is taken after the gradients' all-reduce, so every rank
         # sees the same value and they all stop (or skip) together.
@@ -151,13 +154,11 @@ class AdversarialModule(L.LightningModule):
         scaler = getattr(self.trainer.precision_plugin, "scaler", None)
         return scaler if scaler is not None and scaler.is_enabled() else None
 
-    def step(
-        self, which: str, opt, loss: torch.Tensor, nets: list[nn.Module], clip, logs: dict
-    ) -> dict | None:
+    def step(self, which: str, opt, loss: torch.Tensor, clip, logs: dict) -> dict | None:
         """Update the ``which`` ("d" or "g") optimizer on ``loss``; returns ``logs`` with
         ``train/<which>_loss``, ``train/grad_norm_<which>`` and ``train/lr_<which>`` added,
         or None when a non-finite gradient made it skip the update."""
-        norm = self.update(opt, loss, nets, clip, {f"{which}_loss": loss, **logs})
+        norm = self.update(opt, loss, clip, {f"{which}_loss": loss, **logs})
         if norm is None:
             return None
         return {
@@ -197,27 +198,35 @@ class AdversarialModule(L.LightningModule):
         )
 
     def log_train(self, logs: dict) -> None:
-        """Log the batch's values (the losses on the progress bar too) on the batches
-        Lightning writes to the loggers (``trainer.log_every_n_steps``, metrics.csv), and on
-        the last batch (for summary.json's final values); the bar shows the latest.
+        """Write the batch's values to the loggers (metrics.csv, ...) on the batches Lightning
+        writes (``trainer.log_every_n_steps``); ``train_values`` keeps them, and the last
+        batch's, for the progress bar and summary.json's final values.
 
-        Each ``self.log`` costs Lightning's bookkeeping whether the value is written or not:
-        logging every batch took 10 keys x ~1.3 ms, 5% of a DCGAN-32 iteration on a 2-core
-        CPU, and the 2 progress-bar losses alone 4.6 ms, a fifth of a DCGAN-64 iteration on
-        an H100 (benchmarks/train_step.py).
+        Not through ``self.log``: its bookkeeping cost ~0.6 ms a value on a 2-core CPU (a
+        deep copy of each value's metadata), 6% of a small DCGAN's time averaged over the
+        batches (benchmarks/train_step.py). Here the values cross to the host in one copy,
+        then go the way ``self.log``'s do: Lightning's logger connector, with the same step
+        (its batch counter) and ``epoch`` column.
         """
-        if not self._logs_written_now():
+        due = self._logs_due()
+        if not due and not self._last_batch():
             return
-        detached = {k: v.detach() if torch.is_tensor(v) else v for k, v in logs.items()}
-        self.log_dict({k: v for k, v in detached.items() if k in PROGRESS_BAR_KEYS}, prog_bar=True)
-        self.log_dict({k: v for k, v in detached.items() if k not in PROGRESS_BAR_KEYS})
+        values = dict(logs)
+        tensors = {k: v for k, v in logs.items() if torch.is_tensor(v)}
+        if tensors:
+            stacked = torch.stack([v.detach().float().reshape(()) for v in tensors.values()])
+            values.update(zip(tensors, stacked.tolist(), strict=True))
+        self.train_values = values
+        if due:
+            self.trainer._logger_connector.log_metrics(values)
 
-    def _logs_written_now(self) -> bool:
+    def _logs_due(self) -> bool:
+        """Whether Lightning writes this batch's logs (``log_every_n_steps``, or stopping)."""
+        return self.trainer._logger_connector.should_update_logs
+
+    def _last_batch(self) -> bool:
         trainer = self.trainer
-        # Lightning's own rule (log_every_n_steps, or stopping); True if it ever moves.
-        due = getattr(getattr(trainer, "_logger_connector", None), "should_update_logs", True)
-        last = trainer.max_steps > 0 and trainer.global_step >= trainer.max_steps
-        return bool(due) or last
+        return trainer.max_steps > 0 and trainer.global_step >= trainer.max_steps
 
     def on_save_checkpoint(self, checkpoint: dict) -> None:
         checkpoint["ganlab_counters"] = {

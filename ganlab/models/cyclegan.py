@@ -214,8 +214,7 @@ class CycleGAN(AdversarialModule):
                     **{f"train/{term}_{name}": value for term, value in terms.items()},
                 }
             )
-        discs = [self.discriminator_a, self.discriminator_b]
-        return self.step("d", opt_d, total, discs, self.grad_clip_d, logs)
+        return self.step("d", opt_d, total, self.grad_clip_d, logs)
 
     def _g_update(self, opt_g, a, b, fake_a, fake_b) -> dict[str, torch.Tensor] | None:
         # D's parameters need no gradients for G's update: toggling skips that work.
@@ -238,8 +237,7 @@ class CycleGAN(AdversarialModule):
             idt_a = F.l1_loss(self.generator_ba(a), a)
             total = total + self.lambda_identity * (self.lambda_b * idt_b + self.lambda_a * idt_a)
             logs.update({"train/identity_a": idt_a, "train/identity_b": idt_b})
-        gens = [self.generator_ab, self.generator_ba]
-        logs = self.step("g", opt_g, total, gens, self.grad_clip_g, logs)
+        logs = self.step("g", opt_g, total, self.grad_clip_g, logs)
         self.untoggle_optimizer(opt_g)
         return logs
 

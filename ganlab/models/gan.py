@@ -137,7 +137,7 @@ class GAN(AdversarialModule):
             "train/d_fake": d_fake.mean(),
             **{f"train/{name}": value for name, value in terms.items()},
         }
-        logs = self.step("d", opt_d, d_loss, [self.discriminator], self.grad_clip_d, d_logs)
+        logs = self.step("d", opt_d, d_loss, self.grad_clip_d, d_logs)
         if logs is None:  # a skipped non-finite update: the batch is dropped
             return
         self.d_steps += 1
@@ -146,7 +146,7 @@ class GAN(AdversarialModule):
             # D's parameters need no gradients for G's update: toggling skips that work.
             self.toggle_optimizer(opt_g)
             g_loss = self.loss.g_loss(critic(fake))
-            g_logs = self.step("g", opt_g, g_loss, [self.generator], self.grad_clip_g, {})
+            g_logs = self.step("g", opt_g, g_loss, self.grad_clip_g, {})
             self.untoggle_optimizer(opt_g)
             if g_logs is None:  # skipped: D's update of this batch stands
                 self.log_train(logs)
