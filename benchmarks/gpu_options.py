@@ -5,7 +5,7 @@ ganlab-train's images/s on a GPU with in-memory data (see benchmarks/train_step.
 
 Each option is an override of ganlab-train's command line, so what is measured is what a
 user sets. Repetitions are interleaved (each variant in turn, then again), and each gives
-the median iteration time after ``warmup`` iterations (compilation and cuDNN's autotuning
+the images/s over the iterations after ``warmup`` (compilation and cuDNN's autotuning
 are left out; the first repetition of a compiled variant also pays its compile time, which
 is reported separately).
 """

@@ -229,7 +229,9 @@ def main(argv=None) -> dict:
             f"| {pct(r['overhead_vs_plain_frozen_d'])} | {pct(r['overhead_vs_lightning'])} |"
         )
     result = {"machine": machine(), "settings": vars(args), "rows": rows}
-    paths = write_results(f"train_step_{'gpu' if args.device != 'cpu' else 'cpu'}", result,
+    name = f"train_step_{'gpu' if args.device != 'cpu' else 'cpu'}"
+    name += f"_w{args.width}" if args.width != 64 else ""
+    paths = write_results(name, result,
                           "\n".join(table) + "\n")  # fmt: skip
     print("\n".join(table))
     print("written:", ", ".join(map(str, paths)))
