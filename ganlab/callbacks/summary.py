@@ -105,11 +105,7 @@ class RunSummary(L.Callback):
             "images_seen": pl_module.images_seen,
             "wall_time_s": round(wall, 3),
             "train_images_per_s": round(rate, 2),
-            "final": {
-                **_scalars(trainer.callback_metrics),
-                **_scalars(getattr(pl_module, "train_values", {})),  # the last logged training ones
-                **evaluated(trainer, "latest"),
-            },
+            "final": {**_scalars(trainer.callback_metrics), **evaluated(trainer, "latest")},
             "best": evaluated(trainer, "best"),
         }
         if message:

@@ -118,3 +118,32 @@ def test_counters_survive_a_checkpoint():
     fresh = make_gan()
     fresh.on_load_checkpoint(ckpt)
     assert (fresh.g_steps, fresh.d_steps, fresh.images_seen) == (7, 14, 112)
+
+
+def test_logged_values_are_the_last_updates_and_can_be_monitored(tmp_path):
+    """The values written each log_every_n_steps batch are those of that batch's updates,
+    and reach callback_metrics as self.log's would: a checkpoint can monitor a loss."""
+    from lightning.pytorch.callbacks import ModelCheckpoint
+    from lightning.pytorch.loggers import CSVLogger
+
+    model, recorder = make_gan(), StepRecorder()
+    best = ModelCheckpoint(dirpath=tmp_path / "ckpt", monitor="train/g_loss", save_top_k=1)
+    trainer = quiet_trainer(
+        max_steps=8,
+        callbacks=[recorder, best],
+        logger=CSVLogger(tmp_path, name="", version=""),
+        enable_checkpointing=True,
+        log_every_n_steps=2,
+    )
+    data = DataLoader(TensorDataset(torch.rand(64, 1, 28, 28) * 2 - 1), batch_size=4)
+    trainer.fit(model, data)
+    values = model.train_values
+    last_g = [s for s in recorder.steps if s["net"] == "g"][-1]
+    assert values["train/grad_norm_g"] == pytest.approx(last_g["grad_norm"], rel=1e-5)
+    assert values["train/lr_d"] == 1e-3
+    assert {k: v.item() for k, v in trainer.callback_metrics.items()} == values
+    assert best.best_model_score is not None and len(list((tmp_path / "ckpt").iterdir())) == 1
+    rows = (tmp_path / "metrics.csv").read_text().splitlines()
+    header = rows[0].split(",")
+    assert {"epoch", "step", "train/d_loss", "train/grad_norm_g"} <= set(header)
+    assert [r.split(",")[header.index("step")] for r in rows[1:]] == ["1", "3"]
