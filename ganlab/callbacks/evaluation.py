@@ -112,7 +112,9 @@ class Evaluation(L.Callback):
         better = best is None or (value < best if self.lower_is_better() else value > best)
         if better and math.isfinite(value):
             self.best = {**self.latest, "g_steps": pl_module.g_steps, "monitor": self.monitor}
-            trainer.save_checkpoint(Path(trainer.default_root_dir) / "checkpoints" / "best.ckpt")
+            trainer.save_checkpoint(
+                Path(trainer.default_root_dir) / "checkpoints" / "best.ckpt", weights_only=False
+            )
 
     def state_dict(self) -> dict:
         return {"best": self.best, "latest": self.latest}

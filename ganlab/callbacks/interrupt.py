@@ -83,7 +83,9 @@ class CheckpointOnInterrupt(L.Callback):
         # it waits for the exception, which reaches all of them.
         signalled = getattr(trainer, "received_sigterm", False) and trainer.world_size == 1
         if signalled and (path := self.path(trainer)) is not None:
-            trainer.save_checkpoint(path)
+            # The whole checkpoint (optimizers, callbacks), said explicitly: left unset, Lightning
+            # prints that it defaulted to it on every save.
+            trainer.save_checkpoint(path, weights_only=False)
             self.saved = path
 
     def on_exception(self, trainer, pl_module, exception: BaseException) -> None:
@@ -94,7 +96,7 @@ class CheckpointOnInterrupt(L.Callback):
             return
         if self.saved is None:
             self.saved = path
-            trainer.save_checkpoint(path)
+            trainer.save_checkpoint(path, weights_only=False)
         if trainer.is_global_zero:
             print(
                 f"ganlab: stopped by {name} at iteration "

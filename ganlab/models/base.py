@@ -189,7 +189,7 @@ class AdversarialModule(L.LightningModule):
         checkpointer = self.trainer.checkpoint_callback
         if checkpointer is not None and checkpointer.dirpath:
             path = Path(checkpointer.dirpath) / "last.ckpt"
-            self.trainer.save_checkpoint(path)
+            self.trainer.save_checkpoint(path, weights_only=False)
             saved = f" The weights before it are in {path}."
         raise DivergedError(
             f"training diverged at iteration {iteration}: non-finite {what}.{saved} Lower the "
