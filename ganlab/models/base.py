@@ -69,7 +69,8 @@ class AdversarialModule(L.LightningModule):
         # diverged (ganlab-train sets it from the top-level max_nonfinite_skips).
         self.max_nonfinite_skips = 0
         self.nonfinite_skips = 0
-        # The training values last written to the loggers, as floats (see log_train).
+        # The latest training values as floats: those last written to the loggers, or the last
+        # batch's (see log_train).
         self.train_values: dict[str, float] = {}
         # Memory layout, compilation, fused optimizers (ganlab-train sets it from `speed`).
         self.speed = Speed()
