@@ -6,11 +6,12 @@ from lightning.pytorch.callbacks import ModelCheckpoint
 from torch.utils.data import DataLoader, TensorDataset
 
 from ganlab.errors import DivergedError
+from ganlab.losses import JSLoss
 from tests.helpers import NaNAfter, quiet_trainer
 from tests.models.test_gan import make_gan
 
 
-def fit(model, iters, tmp_path=None):
+def fit(model, iters, tmp_path=None, **trainer_kwargs):
     torch.manual_seed(0)
     data = DataLoader(TensorDataset(torch.rand(64, 1, 28, 28) * 2 - 1), batch_size=4)
     callbacks = [ModelCheckpoint(dirpath=tmp_path, save_last=True)] if tmp_path else []
@@ -18,6 +19,7 @@ def fit(model, iters, tmp_path=None):
         max_steps=iters * (model.n_critic + 1),
         callbacks=callbacks,
         enable_checkpointing=bool(tmp_path),
+        **trainer_kwargs,
     )
     trainer.fit(model, data)
     return trainer
@@ -39,6 +41,33 @@ def test_nonfinite_loss_stops_before_the_step_and_keeps_the_weights(tmp_path, wh
     assert all(
         torch.isfinite(v).all() for v in saved["state_dict"].values() if v.is_floating_point()
     )
+
+
+class NaNGradient(JSLoss):
+    """From the third G loss on, a finite loss with a NaN gradient: sqrt's (infinite) slope
+    at 0 times 0, as a gradient penalty's norm of a zero gradient can give."""
+
+    def __init__(self):
+        super().__init__()
+        self.calls = 0
+
+    def g_loss(self, d_fake):
+        loss = super().g_loss(d_fake)
+        self.calls += 1
+        return loss + (d_fake * 0).sqrt().sum() if self.calls > 2 else loss
+
+
+# Every batch logged (the gradient norm is taken, and checked), or none before the last
+# (a fused finiteness check instead).
+@pytest.mark.parametrize("log_every_n_steps", [1, 50])
+def test_a_nonfinite_gradient_of_a_finite_loss_stops_the_run(tmp_path, log_every_n_steps):
+    model = make_gan(NaNGradient())
+    with pytest.raises(DivergedError) as info:
+        fit(model, iters=5, tmp_path=tmp_path, log_every_n_steps=log_every_n_steps)
+    message = str(info.value)
+    assert "diverged at iteration 3: non-finite gradient (the loss itself is finite)" in message
+    assert model.g_steps == 2
+    assert all(torch.isfinite(p).all() for p in model.generator.parameters())
 
 
 def test_tolerated_skips_then_diverged():
