@@ -38,6 +38,7 @@ from ganlab.cli.run_names import flat_config
 from ganlab.csv_logger import ResumableCSVLogger
 from ganlab.errors import ConfigError
 from ganlab.models.conditional_gan import fill_label_config
+from ganlab.profiler import NoProfiler
 
 VERSIONED = ("ganlab", "torch", "torchvision", "lightning", "hydra-core", "torchmetrics", "numpy")
 
@@ -133,12 +134,15 @@ def train(cfg: DictConfig) -> dict:
         callbacks += [summary, ConfigInCheckpoint(cfg), CheckpointOnInterrupt(), RestoreRNG()]
         # Lightning counts every optimizer step; one iteration has n_critic + 1 of them.
         max_steps = -1 if cfg.max_iters is None else cfg.max_iters * (model.n_critic + 1)
+        # No profiler chosen: Lightning's records nothing, ganlab's does so at no cost.
+        chosen = {} if cfg.trainer.get("profiler") else {"profiler": NoProfiler()}
         trainer: L.Trainer = instantiate(
             cfg.trainer,
             max_steps=max_steps,
             logger=loggers,
             callbacks=callbacks,
             default_root_dir=str(out),
+            **chosen,
         )
     except Exception as exc:  # nothing trained yet: record why, then report
         err = user_error(exc) or exc
