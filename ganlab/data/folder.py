@@ -252,10 +252,13 @@ class FolderDataModule(ImageDataModule):
             paths = self.make_dataset("train").paths
         finally:
             self.prepared = saved
+        keys = [self._key(p) for p in paths]
+        readable = set(keys)
+        left_out = [k for k in map(self._key, find_images(self.root, self.extensions))
+                    if k not in readable]  # fmt: skip
         return write_prepared(
-            self.prepared_path(), [self._key(p) for p in paths],
-            DecodeFile(self.root, self.decode), self._prepared_settings(),
-            self.num_workers,
+            self.prepared_path(), keys, DecodeFile(self.root, self.decode),
+            self._prepared_settings(), self.num_workers, left_out=left_out,
         )  # fmt: skip
 
     def label_spec(self) -> LabelSpec | None:

@@ -12,6 +12,7 @@ bit for bit, since the same transforms run, split where the image becomes uint8.
 from __future__ import annotations
 
 import json
+import warnings
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -69,10 +70,13 @@ def write_prepared(
     settings: dict,
     num_workers: int = 0,
     batch_size: int = 256,
+    left_out: Sequence[str] = (),
 ) -> Path:
     """Decode every ``load(key)`` into ``path`` (.npy) and write the index (.json) beside it.
 
-    The index is written last, so an interrupted run leaves no file that would be used."""
+    ``left_out`` names the source files deliberately not in the array (unreadable ones with
+    on_bad_image=skip), so that readers can tell them from files added since. The index is
+    written last, so an interrupted run leaves no file that would be used."""
     path.parent.mkdir(parents=True, exist_ok=True)
     index = path.with_suffix(".json")
     index.unlink(missing_ok=True)
@@ -87,7 +91,8 @@ def write_prepared(
         row += len(batch)
     array.flush()
     del array
-    index.write_text(json.dumps({"settings": settings, "keys": list(keys)}) + "\n")
+    saved = {"settings": settings, "keys": list(keys), "left_out": sorted(left_out)}
+    index.write_text(json.dumps(saved) + "\n")
     return path
 
 
@@ -104,24 +109,38 @@ class PreparedImages:
     def find(cls, path: Path, keys: Sequence[str], settings: dict, mode: str, subset: bool = False):
         """The prepared images of ``keys`` (in that order), or None to decode the files.
 
-        ``mode`` "auto" uses the file when it matches, "always" requires it, "never" ignores
-        it. A file made with other settings, or missing some of ``keys``, is not used, unless
-        ``subset``: then the keys it lacks (files left out when it was made) are dropped, and
-        ``kept`` gives the positions of the others."""
+        ``mode`` "auto" uses the file when it matches (and warns when one exists that does
+        not), "always" requires it, "never" ignores it. A file made with other settings, or
+        missing some of ``keys``, is not used; with ``subset``, the keys it was made without
+        on purpose (its index's ``left_out``: unreadable files skipped) are dropped instead,
+        and ``kept`` gives the positions of the others. The index knows files by name: one
+        edited in place is not noticed."""
         if mode == "never":
             return None
         index = path.with_suffix(".json")
+        exists = path.is_file() and index.is_file()
         problem = None
-        if not (path.is_file() and index.is_file()):
+        if not exists:
             problem = f"{path} does not exist"
         else:
             saved = json.loads(index.read_text())
             position = {key: i for i, key in enumerate(saved["keys"])}
+            left_out = set(saved.get("left_out", []))
+            absent = [key for key in keys if key not in position]
+            skipped = [key for key in absent if key in left_out]
+            added = [key for key in absent if key not in left_out]
             if saved["settings"] != settings:
                 problem = f"{path} was made with {saved['settings']}, not {settings}"
-            elif not subset and any(key not in position for key in keys):
-                missing = sum(key not in position for key in keys)
-                problem = f"{path} lacks {missing} of the {len(keys)} images"
+            elif added:
+                problem = (
+                    f"{path} lacks {len(added)} of the {len(keys)} images (e.g. {added[0]}: "
+                    "added since it was made?)"
+                )
+            elif skipped and not subset:
+                problem = (
+                    f"{path} was made without {len(skipped)} unreadable image(s) "
+                    "(data.on_bad_image=skip)"
+                )
         if problem is None:
             kept = [i for i, key in enumerate(keys) if key in position]
             found = cls(path, np.array([position[keys[i]] for i in kept], dtype=np.int64))
@@ -131,6 +150,12 @@ class PreparedImages:
             raise DatasetError(
                 f"data.prepared=always, but {problem}. Run ganlab-prepare with the same data "
                 "settings first, or set data.prepared=auto to decode the image files."
+            )
+        if exists:  # a user who prepared the data expects it to be read: say why it is not
+            warnings.warn(
+                f"Not reading the prepared images: {problem}. Decoding the image files "
+                "instead (slower); run ganlab-prepare again to update the array.",
+                stacklevel=2,
             )
         return None
 

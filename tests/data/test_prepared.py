@@ -97,7 +97,8 @@ def test_an_interrupted_preparation_leaves_nothing_to_use(tmp_path):
     assert json.loads(path.with_suffix(".json").read_text())["keys"] == ["a", "b"]
     found = PreparedImages.find(path, ["b", "a"], {"size": 2}, "auto")
     assert [int(found[i][0, 0, 0]) for i in range(2)] == [ord("b"), ord("a")]
-    assert PreparedImages.find(path, ["a", "z"], {"size": 2}, "auto") is None  # z is missing
+    with pytest.warns(UserWarning, match=r"Not reading .* lacks 1 of the 2 images \(e.g. z: "):
+        assert PreparedImages.find(path, ["a", "z"], {"size": 2}, "auto") is None
     with pytest.raises(DatasetError, match="lacks 1 of the 2 images"):
         PreparedImages.find(path, ["a", "z"], {"size": 2}, "always")
     with pytest.raises(DatasetError, match="was made with"):
@@ -142,10 +143,42 @@ def test_a_prepared_folder_reads_the_readable_images(tmp_path, make_image, make_
     for (x, y), (x0, y0) in zip(fast_items, slow_items):
         assert torch.equal(x, x0) and y == y0
     # With on_bad_image=error the bad file is not in the array: decode (and report it).
-    assert (
-        FolderDataModule(tmp_path, check_images=False, **settings).get_dataset("train").prepared
-        is None
-    )
+    strict = FolderDataModule(tmp_path, check_images=False, **settings)
+    with pytest.warns(UserWarning, match=r"made without 1 unreadable image\(s\)"):
+        assert strict.get_dataset("train").prepared is None
+
+
+def test_images_added_after_preparing_are_not_left_out(tmp_path, make_image, make_truncated_jpeg):
+    """An array made with on_bad_image=skip drops only the files it left out as unreadable:
+    a file added since makes auto decode every file (with a warning), and always refuse."""
+    from ganlab.data import FolderDataModule
+
+    for i in range(3):
+        make_image(tmp_path / f"{i}.png", "RGB", (20 + i, 20))
+    make_truncated_jpeg(tmp_path / "bad.jpg")
+    settings = {"image_size": 8, "num_workers": 0, "on_bad_image": "skip"}
+    with pytest.warns(UserWarning, match="Skipping 1 unreadable image"):
+        path = FolderDataModule(tmp_path, **settings).prepare_images()
+    index = json.loads(path.with_suffix(".json").read_text())
+    assert index["keys"] == ["0.png", "1.png", "2.png"] and index["left_out"] == ["bad.jpg"]
+    assert len(FolderDataModule(tmp_path, prepared="always", **settings).get_dataset("train")) == 3
+
+    make_image(tmp_path / "new.png", "RGB", (30, 20))
+    with pytest.raises(DatasetError, match=r"lacks 1 of the 5 images \(e.g. new.png: added since"):
+        FolderDataModule(tmp_path, prepared="always", **settings).get_dataset("train")
+    auto = FolderDataModule(tmp_path, **settings)
+    with pytest.warns(UserWarning) as caught:
+        data = auto.get_dataset("train")
+    messages = [str(w.message) for w in caught]
+    assert any(m.startswith("Not reading the prepared images: ") for m in messages), messages
+    assert any("Skipping 1 unreadable image(s) of 5" in m for m in messages), messages
+    assert data.prepared is None
+    assert [p.name for p in data.paths] == ["0.png", "1.png", "2.png", "new.png"]
+    # Preparing again takes the new file in, and the array is read again.
+    with pytest.warns(UserWarning, match="Skipping 1 unreadable image"):
+        FolderDataModule(tmp_path, **settings).prepare_images()
+    data = FolderDataModule(tmp_path, prepared="always", **settings).get_dataset("train")
+    assert data.prepared is not None and len(data) == 4
 
 
 def test_the_scaling_equals_torchvisions_for_every_value():
