@@ -63,13 +63,18 @@ def reports_user_errors(task):
     """Print a user's mistake as one message instead of a traceback.
 
     A single run then exits with status 1; in a sweep the job returns so that the remaining
-    jobs still run (its summary.json records the failure).
+    jobs still run (its summary.json records the failure). Ctrl+C outside training (which
+    saves and reports by itself), e.g. while images are checked or prepared, ends the process
+    with one line and the shell's status for SIGINT, 130, a sweep included.
     """
 
     @functools.wraps(task)
     def wrapper(*args, **kwargs):
         try:
             return task(*args, **kwargs)
+        except KeyboardInterrupt:
+            print("ganlab: interrupted (Ctrl+C).", file=sys.stderr)
+            raise SystemExit(130) from None
         except Exception as exc:
             err = user_error(exc)
             if err is None:

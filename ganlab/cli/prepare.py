@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 import time
 
 import hydra
@@ -29,7 +30,15 @@ def prepare(cfg: DictConfig):
 def main(cfg: DictConfig) -> None:
     quiet_library_noise()
     require_values(cfg)
-    path, count, seconds = prepare(cfg)
+    try:
+        path, count, seconds = prepare(cfg)
+    except KeyboardInterrupt:
+        print(
+            "ganlab-prepare: stopped before the end. The array's index is written last, so "
+            "training will not read the unfinished file; run ganlab-prepare again.",
+            file=sys.stderr,
+        )
+        raise
     size = path.stat().st_size / 2**20
     print(
         f"Prepared {count} images in {seconds:.1f} s: {path} ({size:.1f} MiB). Training with "

@@ -1,6 +1,7 @@
 """Prepared images (ganlab-prepare): the JPEG path's pixels and targets, read from an array."""
 
 import json
+import warnings
 
 import numpy as np
 import pytest
@@ -230,3 +231,46 @@ def test_training_on_a_prepared_array_matches_training_on_the_jpegs(faces, tmp_p
     assert weights["always"].keys() == weights["never"].keys()
     for key, value in weights["always"].items():
         assert torch.equal(value, weights["never"][key]), key
+
+
+def test_ctrl_c_in_the_prepare_command_leaves_nothing_to_use(
+    tmp_path, make_image, monkeypatch, capsys
+):
+    """Ctrl+C while ganlab-prepare decodes: one message and status 130 (SIGINT's), no
+    traceback, and no index, so training decodes the files and does not warn."""
+    import sys
+
+    from ganlab.cli import prepare
+    from ganlab.data import FolderDataModule
+    from ganlab.data.prepared import DecodeFile
+
+    for i in range(6):
+        make_image(tmp_path / "img" / f"{i}.png", "RGB", (20, 20))
+    decode, calls = DecodeFile.__call__, []
+
+    def interrupted(self, name):
+        calls.append(name)
+        if len(calls) == 4:
+            raise KeyboardInterrupt
+        return decode(self, name)
+
+    monkeypatch.setattr(DecodeFile, "__call__", interrupted)
+    monkeypatch.chdir(tmp_path)
+    root = tmp_path / "img"
+    args = ["data=folder", f"data.root={root}", "data.image_size=8", "data.num_workers=0"]
+    monkeypatch.setattr(sys, "argv", ["ganlab-prepare", *args])
+    with pytest.raises(SystemExit) as stopped:
+        prepare.main()
+    assert stopped.value.code == 130
+    err = capsys.readouterr().err
+    assert "ganlab-prepare: stopped before the end." in err
+    assert err.rstrip().endswith("ganlab: interrupted (Ctrl+C).")
+    assert "Traceback" not in err
+    assert (root / ".prepared" / "8px_rgb.npy").is_file()
+    assert not (root / ".prepared" / "8px_rgb.json").exists()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert (
+            FolderDataModule(root, image_size=8, num_workers=0).get_dataset("train").prepared
+            is None
+        )
