@@ -78,6 +78,25 @@ def check_extras(override: Override) -> None:
             )
 
 
+# Multirun launchers that hand the jobs to a scheduler's programs: (group, choice) -> program.
+# submitit looks for srun when it builds the launcher, deep in Hydra's traceback otherwise.
+PROGRAMS = {("hydra/launcher", "slurm"): "srun"}
+
+
+def check_programs(override: Override) -> None:
+    """A launcher whose scheduler is not on this machine (e.g. SLURM off the cluster)."""
+    import shutil
+
+    for value in values(override):
+        program = PROGRAMS.get((override.key_or_group, value))
+        if program is not None and shutil.which(program) is None:
+            raise ConfigError(
+                f"{override.key_or_group}={value} submits the sweep as SLURM jobs, but SLURM's "
+                f"{program} is not on this machine's PATH. Run the command on a login node of "
+                "the cluster, or leave hydra/launcher out to run the sweep here one job at a time."
+            )
+
+
 def first_combination(override: Override) -> str | None:
     """The override with a sweep reduced to its first value (key mistakes are the same for
     every job of a sweep); None for an interval, which the Optuna sweeper samples."""
@@ -125,6 +144,8 @@ def check_overrides(config_name: str, args: list[str]) -> None:
     for override in parsed:
         check_choices(override)
         check_extras(override)
+        if any(a in RUN_FLAGS for a in args):  # a launcher only launches a multirun
+            check_programs(override)
     combination = [o for o in map(first_combination, parsed) if o is not None]
     try:
         with initialize_config_dir(CONF_DIR, version_base="1.3"):

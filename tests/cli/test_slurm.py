@@ -54,3 +54,21 @@ def test_a_missing_plugin_names_the_extra(monkeypatch):
         "hydra/launcher=slurm needs a Hydra plugin that is not installed: pip install -e "
         "'.[slurm]' in the repository (or .venv/bin/pip install 'ganlab[slurm]')."
     )
+
+
+def test_a_sweep_off_the_cluster_says_where_to_run_it(monkeypatch, tmp_path):
+    monkeypatch.setenv("PATH", str(tmp_path))  # no srun here
+    with pytest.raises(ConfigError) as err:
+        check_overrides("train", ["-m", "hydra/launcher=slurm", "seed=0,1"])
+    assert str(err.value) == (
+        "hydra/launcher=slurm submits the sweep as SLURM jobs, but SLURM's srun is not on this "
+        "machine's PATH. Run the command on a login node of the cluster, or leave "
+        "hydra/launcher out to run the sweep here one job at a time."
+    )
+    # Without -m Hydra runs the one job here and no launcher is used: nothing to object to.
+    check_overrides("train", ["hydra/launcher=slurm", "seed=0"])
+    # On a login node (srun on the PATH) the sweep goes through.
+    srun = tmp_path / "srun"
+    srun.write_text("#!/bin/sh\n")
+    srun.chmod(0o755)
+    check_overrides("train", ["-m", "hydra/launcher=slurm", "seed=0,1"])
