@@ -27,6 +27,7 @@ from ganlab.data.prepared import (
     DecodeFile,
     PreparedImages,
     PreparedItems,
+    prepared_folder,
     prepared_name,
     write_prepared,
 )
@@ -240,6 +241,7 @@ class CelebADataModule(ImageDataModule):
         min_images_per_identity: int = 1,
         identity_split: str = "official",
         prepared: str = "auto",
+        prepared_dir: str | Path | None = None,
         download: bool = False,
         num_workers: int = 2,  # JPEG decoding is the bottleneck
         **loader_kwargs,
@@ -266,6 +268,7 @@ class CelebADataModule(ImageDataModule):
         if prepared not in PREPARED_MODES:
             raise choice_error("prepared", prepared, PREPARED_MODES)
         self.prepared = prepared
+        self.prepared_dir = prepared_dir
         self.decode = v2.Compose(
             [v2.CenterCrop(crop_size), v2.Resize(image_size, antialias=True)]
             + to_uint8_tensor(channels)
@@ -308,7 +311,8 @@ class CelebADataModule(ImageDataModule):
         return CelebADataModule(
             self.root, self.image_size, self.channels, self.crop_size, self.target_type,
             download=False, num_workers=self.num_workers, batch_size=self.batch_size,
-            pin_memory=self.pin_memory, **{"prepared": self.prepared, **labelling},
+            pin_memory=self.pin_memory,
+            **{"prepared": self.prepared, "prepared_dir": self.prepared_dir, **labelling},
         )  # fmt: skip
 
     def label_spec(self) -> LabelSpec | None:
@@ -392,9 +396,11 @@ class CelebADataModule(ImageDataModule):
         return faces
 
     def prepared_path(self) -> Path:
-        """Where ganlab-prepare writes these settings' array (beside the images)."""
+        """Where ganlab-prepare writes these settings' array: beside the images, or under
+        `prepared_dir`."""
         name = prepared_name(self.image_size, self.channels, self.crop_size)
-        return self.base_dir / "prepared" / f"{name}.npy"
+        folder = prepared_folder(self.base_dir / "prepared", self.prepared_dir, self.base_dir)
+        return folder / f"{name}.npy"
 
     def _prepared_settings(self) -> dict:
         return {"image_size": self.image_size, "channels": self.channels, "crop": self.crop_size}

@@ -24,6 +24,7 @@ from ganlab.data.prepared import (
     DecodeFile,
     PreparedImages,
     PreparedItems,
+    prepared_folder,
     prepared_name,
     write_prepared,
 )
@@ -179,6 +180,7 @@ class FolderDataModule(ImageDataModule):
         on_bad_image: str = "error",
         labels: str | None = None,
         prepared: str = "auto",
+        prepared_dir: str | Path | None = None,
         num_workers: int = 2,  # image decoding is the bottleneck
         **loader_kwargs,
     ) -> None:
@@ -200,6 +202,7 @@ class FolderDataModule(ImageDataModule):
                 f"data.prepared={prepared!r} is not a choice; use one of {', '.join(PREPARED_MODES)}."
             )
         self.prepared = prepared
+        self.prepared_dir = prepared_dir
         self.decode = v2.Compose(
             [v2.Resize(image_size, antialias=True), v2.CenterCrop(image_size)]
             + to_uint8_tensor(channels)
@@ -238,9 +241,10 @@ class FolderDataModule(ImageDataModule):
         return path.relative_to(self.root).as_posix()
 
     def prepared_path(self) -> Path:
-        """Where ganlab-prepare writes these settings' array (a hidden folder of `root`,
-        which the image search skips)."""
-        return self.root / ".prepared" / f"{prepared_name(self.image_size, self.channels)}.npy"
+        """Where ganlab-prepare writes these settings' array: a hidden folder of `root`
+        (which the image search skips), or under `prepared_dir`."""
+        folder = prepared_folder(self.root / ".prepared", self.prepared_dir, self.root)
+        return folder / f"{prepared_name(self.image_size, self.channels)}.npy"
 
     def _prepared_settings(self) -> dict:
         return {"image_size": self.image_size, "channels": self.channels}

@@ -11,7 +11,11 @@ bit for bit, since the same transforms run, split where the image becomes uint8.
 
 from __future__ import annotations
 
+import errno
+import hashlib
 import json
+import os
+import shutil
 import warnings
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -32,6 +36,51 @@ def prepared_name(image_size: int, channels: int, crop: int | None = None) -> st
     """The file stem for one set of training settings, e.g. ``64px_crop178_rgb``."""
     colour = "rgb" if channels == 3 else "gray"
     return f"{image_size}px{'' if crop is None else f'_crop{crop}'}_{colour}"
+
+
+def prepared_folder(beside_images: Path, prepared_dir: str | Path | None, root: Path) -> Path:
+    """Where a dataset's prepared arrays go: ``beside_images`` by default, or under
+    ``data.prepared_dir`` (for data on a read-only or slow disk) in a subfolder named after
+    the dataset's absolute path. The index knows images by file name, which two datasets can
+    share (000001.jpg...), so two datasets must never share a folder there."""
+    if prepared_dir is None:
+        return beside_images
+    source = Path(root).expanduser().resolve()
+    tag = hashlib.sha1(str(source).encode()).hexdigest()[:8]
+    return Path(prepared_dir).expanduser().resolve() / f"{source.name or 'root'}-{tag}"
+
+
+def _cannot_write(path: Path, reason: str) -> DatasetError:
+    return DatasetError(
+        f"Cannot write the prepared array {path}: {reason}. Set data.prepared_dir to a folder "
+        "on a disk with room that you can write to (training reads the array from there when "
+        "it has the same setting)."
+    )
+
+
+def _reserve(path: Path, shape: tuple[int, ...]) -> np.ndarray:
+    """The array file, created with its disk space reserved. Writing into a memory map of a
+    sparse file on a full disk kills the process with SIGBUS ("Bus error", no message), so
+    the space is allocated first, where running out is an ordinary OSError."""
+    need = int(np.prod(shape))
+    free = shutil.disk_usage(path.parent).free
+    if path.is_file():  # preparing again: the old array's space is given back first
+        free += path.stat().st_size
+    if free < need:
+        raise _cannot_write(
+            path,
+            f"it needs {need / 2**20:.1f} MiB and {path.parent} has {free / 2**20:.1f} MiB free",
+        )
+    array = np.lib.format.open_memmap(path, mode="w+", dtype=np.uint8, shape=shape)
+    if hasattr(os, "posix_fallocate"):  # Linux; elsewhere the check above has to do
+        with open(path, "r+b") as file:
+            try:
+                os.posix_fallocate(file.fileno(), 0, os.fstat(file.fileno()).st_size)
+            except OSError as e:
+                if e.errno == errno.ENOSPC:
+                    raise
+                # EOPNOTSUPP/EINVAL: a file system without allocation; the check above stands
+    return array
 
 
 class DecodeFile:
@@ -77,14 +126,17 @@ def write_prepared(
     ``left_out`` names the source files deliberately not in the array (unreadable ones with
     on_bad_image=skip), so that readers can tell them from files added since. The index is
     written last, so an interrupted run leaves no file that would be used."""
-    path.parent.mkdir(parents=True, exist_ok=True)
     index = path.with_suffix(".json")
-    index.unlink(missing_ok=True)
-    loader = DataLoader(_Decode(keys, load), batch_size=batch_size, num_workers=num_workers)
     first = load(keys[0])
-    array = np.lib.format.open_memmap(
-        path, mode="w+", dtype=np.uint8, shape=(len(keys), *first.shape)
-    )
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        index.unlink(missing_ok=True)
+        array = _reserve(path, (len(keys), *first.shape))
+    except OSError as e:
+        if path.is_file() and not index.exists():
+            path.unlink()  # the space reserved so far, of no use to anyone
+        raise _cannot_write(path, e.strerror or str(e)) from None
+    loader = DataLoader(_Decode(keys, load), batch_size=batch_size, num_workers=num_workers)
     row = 0
     for batch in track(loader, description=f"Preparing {path.name}"):
         array[row : row + len(batch)] = batch.numpy()
@@ -92,7 +144,11 @@ def write_prepared(
     array.flush()
     del array
     saved = {"settings": settings, "keys": list(keys), "left_out": sorted(left_out)}
-    index.write_text(json.dumps(saved) + "\n")
+    try:
+        index.write_text(json.dumps(saved) + "\n")
+    except OSError as e:
+        index.unlink(missing_ok=True)  # a half-written index must not be read
+        raise _cannot_write(index, e.strerror or str(e)) from None
     return path
 
 

@@ -274,3 +274,79 @@ def test_ctrl_c_in_the_prepare_command_leaves_nothing_to_use(
             FolderDataModule(root, image_size=8, num_workers=0).get_dataset("train").prepared
             is None
         )
+
+
+def test_prepared_dir_keeps_datasets_with_the_same_file_names_apart(tmp_path, make_image):
+    """data.prepared_dir (for data on a read-only disk): one subfolder per dataset, since
+    the index knows images by file name and two datasets can share names."""
+    from ganlab.data import FolderDataModule
+
+    store = tmp_path / "store"
+    for name, size in (("a", 20), ("b", 30)):
+        for i in range(3):
+            make_image(tmp_path / name / f"{i}.png", "RGB", (size + i, size))
+    settings = {"image_size": 8, "num_workers": 0, "prepared_dir": store}
+    paths = {n: FolderDataModule(tmp_path / n, **settings).prepare_images() for n in "ab"}
+    assert paths["a"].parent != paths["b"].parent
+    assert paths["a"].parent.parent == paths["b"].parent.parent == store
+    assert paths["a"].parent.name.startswith("a-") and paths["a"].name == "8px_rgb.npy"
+    assert not (tmp_path / "a" / ".prepared").exists()  # nothing written beside the images
+    for name in "ab":
+        fast = FolderDataModule(tmp_path / name, prepared="always", **settings)
+        slow = FolderDataModule(tmp_path / name, prepared="never", num_workers=0, image_size=8)
+        assert fast.get_dataset("train").prepared.path == paths[name]
+        for (x, _), (x0, _) in zip(items(fast, "train"), items(slow, "train"), strict=True):
+            assert torch.equal(x, x0)
+    # Without the setting, training looks beside the images and finds nothing.
+    with pytest.raises(DatasetError, match=r"a/.prepared/8px_rgb.npy does not exist"):
+        FolderDataModule(tmp_path / "a", prepared="always", image_size=8).get_dataset("train")
+
+
+def test_celeba_prepared_dir_reaches_relabelled_datamodules(faces, tmp_path):
+    datamodule = CelebADataModule(faces, image_size=8, num_workers=0, prepared_dir=tmp_path)
+    path = datamodule.prepare_images()
+    assert path.parent.parent == tmp_path and path.name == "8px_crop178_rgb.npy"
+    identity = datamodule.relabelled(labels="identity", prepared="always")
+    assert identity.get_dataset("train").prepared.path == path
+
+
+def test_an_array_that_cannot_be_written_is_a_clear_error(tmp_path, make_image, monkeypatch):
+    import os
+    import shutil
+    from collections import namedtuple
+
+    from ganlab.data import FolderDataModule
+
+    for i in range(3):
+        make_image(tmp_path / f"{i}.png", "RGB", (20, 20))
+    datamodule = FolderDataModule(tmp_path, image_size=8, num_workers=0)
+    where = tmp_path / ".prepared" / "8px_rgb.npy"
+
+    (tmp_path / ".prepared").write_text("")  # a file where the folder should be
+    with pytest.raises(DatasetError) as err:
+        datamodule.prepare_images()
+    assert str(err.value) == (
+        f"Cannot write the prepared array {where}: File exists. Set data.prepared_dir to a "
+        "folder on a disk with room that you can write to (training reads the array from "
+        "there when it has the same setting)."
+    )
+    (tmp_path / ".prepared").unlink()
+
+    # A full disk: found before decoding (3 images of 3x8x8 bytes need 576 bytes)...
+    usage = namedtuple("usage", "total used free")
+    monkeypatch.setattr(shutil, "disk_usage", lambda _: usage(1000, 900, 100))
+    with pytest.raises(DatasetError, match=r"it needs 0.0 MiB and .*\.prepared has 0.0 MiB free"):
+        datamodule.prepare_images()
+    assert list((tmp_path / ".prepared").iterdir()) == []
+    monkeypatch.undo()
+
+    # ...or when the space is reserved (the free space seen was not there): no array left.
+    def full(fd, offset, length):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(os, "posix_fallocate", full, raising=False)
+    with pytest.raises(DatasetError, match=f"{where}: No space left on device"):
+        datamodule.prepare_images()
+    assert list((tmp_path / ".prepared").iterdir()) == []
+    monkeypatch.undo()
+    assert datamodule.prepare_images() == where and np.load(where).shape == (3, 3, 8, 8)
