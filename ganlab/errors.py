@@ -1,6 +1,7 @@
 """Errors a user can cause. The CLIs print their message alone, without a traceback."""
 
 import difflib
+import errno
 from collections.abc import Sequence
 
 
@@ -28,3 +29,22 @@ class CheckpointError(GanlabError):
 
 class DivergedError(GanlabError):
     """Training produced a non-finite loss or gradient (summary.json status ``diverged``)."""
+
+
+class StorageError(GanlabError):
+    """A disk that is full, over quota or read-only: nothing the code can do about it."""
+
+
+# Errors that say where the files go, not what went wrong in ganlab.
+STORAGE_ERRNOS = (errno.ENOSPC, errno.EDQUOT, errno.EROFS)
+
+
+def storage_error(exc: BaseException) -> StorageError | None:
+    """``exc`` as a StorageError when it is a full, over-quota or read-only disk."""
+    if not isinstance(exc, OSError) or exc.errno not in STORAGE_ERRNOS:
+        return None
+    where = f" ({exc.filename})" if exc.filename else ""
+    return StorageError(
+        f"{exc.strerror}{where}. Make room on that disk, or write to another one (runs go "
+        "under GANLAB_LOG_DIR, or paths.log_dir), and run again."
+    )

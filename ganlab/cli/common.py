@@ -13,7 +13,7 @@ from hydra.types import RunMode
 from omegaconf import DictConfig, OmegaConf
 
 from ganlab.cli import run_names  # noqa: F401  (registers the resolvers the configs use)
-from ganlab.errors import ConfigError, GanlabError
+from ganlab.errors import ConfigError, GanlabError, storage_error
 
 # conf/ sits at the repository root (an editable install, as `make install` does).
 CONF_DIR = str(Path(__file__).resolve().parents[2] / "conf")
@@ -50,6 +50,8 @@ def user_error(exc: BaseException) -> GanlabError | None:
     while exc is not None and id(exc) not in seen:
         if isinstance(exc, GanlabError):
             return exc
+        if (disk := storage_error(exc)) is not None:
+            return disk
         seen.add(id(exc))
         exc = exc.__cause__ or exc.__context__
     return None

@@ -9,6 +9,7 @@ keys, and the closest match.
 from __future__ import annotations
 
 import functools
+import os
 import sys
 from pathlib import Path
 
@@ -17,7 +18,7 @@ from hydra.core.override_parser.overrides_parser import OverridesParser
 from hydra.core.override_parser.types import Override, OverrideType, ValueType
 from hydra.errors import HydraException, OverrideParseException
 from omegaconf import OmegaConf
-from omegaconf.errors import ConfigAttributeError, ConfigKeyError
+from omegaconf.errors import ConfigAttributeError, ConfigKeyError, OmegaConfBaseException
 
 from ganlab.cli.common import CONF_DIR
 from ganlab.errors import ConfigError, did_you_mean
@@ -149,13 +150,39 @@ def check_overrides(config_name: str, args: list[str]) -> None:
     combination = [o for o in map(first_combination, parsed) if o is not None]
     try:
         with initialize_config_dir(CONF_DIR, version_base="1.3"):
-            compose(config_name, overrides=combination, return_hydra_config=True)
+            cfg = compose(config_name, overrides=combination, return_hydra_config=True)
     except HydraException as exc:
         cause = exc.__cause__ or exc.__context__
         if isinstance(cause, (ConfigKeyError, ConfigAttributeError)):
             raise unknown_key(config_name, combination, cause) from None
         lines = [line for line in str(exc).splitlines() if line.strip()]
         raise ConfigError(lines[0] if lines else type(exc).__name__) from None
+    check_writable(cfg, multirun=any(a in RUN_FLAGS for a in args))
+
+
+def check_writable(cfg, multirun: bool) -> None:
+    """A run folder on a read-only disk, or where the user may not write: say so and where
+    else to write, instead of Hydra's OSError traceback when it creates the folder."""
+    if cfg.hydra.output_subdir is None:  # ganlab-eval, -sample...: Hydra writes nothing
+        return
+    key = "hydra.sweep.dir" if multirun else "hydra.run.dir"
+    try:
+        folder = Path(str(OmegaConf.select(cfg, key, throw_on_resolution_failure=True)))
+    except (OmegaConfBaseException, ValueError):  # resolvable only in the launched job
+        return
+    existing = folder.absolute()
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if not existing.is_dir() or os.access(existing, os.W_OK):
+        return
+    read_only = os.statvfs(existing).f_flag & os.ST_RDONLY
+    why = "is on a read-only file system" if read_only else "is not writable for you"
+    where = f"it {why}" if existing == folder.absolute() else f"{existing} {why}"
+    verb = "write in" if existing == folder.absolute() else "create"
+    raise ConfigError(
+        f"cannot {verb} the run folder {folder}: {where}. Set GANLAB_LOG_DIR (or "
+        f"paths.log_dir=...) to a folder you can write to, or choose one with {key}=<folder>."
+    )
 
 
 def checks_overrides(config_name: str):

@@ -14,8 +14,9 @@ import lightning as L
 import torch
 from hydra.core.hydra_config import HydraConfig
 from hydra.utils import instantiate
+from lightning.pytorch.plugins.io import CheckpointIO
 from lightning.pytorch.utilities.exceptions import SIGTERMException
-from omegaconf import DictConfig
+from omegaconf import DictConfig, OmegaConf
 
 from ganlab.callbacks import (
     CheckpointOnInterrupt,
@@ -24,6 +25,7 @@ from ganlab.callbacks import (
     RunSummary,
     write_summary,
 )
+from ganlab.checkpoint_io import AtomicCheckpointIO
 from ganlab.cli.check_config import check_targets
 from ganlab.cli.common import (
     CONF_DIR,
@@ -36,7 +38,7 @@ from ganlab.cli.overrides import checks_overrides
 from ganlab.cli.resume import checkpoint_position, finished_summary, resume_point, trim_metrics
 from ganlab.cli.run_names import flat_config
 from ganlab.csv_logger import ResumableCSVLogger
-from ganlab.errors import ConfigError
+from ganlab.errors import ConfigError, StorageError
 from ganlab.models.conditional_gan import fill_label_config
 from ganlab.profiler import NoProfiler
 
@@ -136,6 +138,7 @@ def train(cfg: DictConfig) -> dict:
         max_steps = -1 if cfg.max_iters is None else cfg.max_iters * (model.n_critic + 1)
         # No profiler chosen: Lightning's records nothing, ganlab's does so at no cost.
         chosen = {} if cfg.trainer.get("profiler") else {"profiler": NoProfiler()}
+        chosen["plugins"] = with_atomic_checkpoints(cfg.trainer.get("plugins"))
         trainer: L.Trainer = instantiate(
             cfg.trainer,
             max_steps=max_steps,
@@ -158,12 +161,30 @@ def train(cfg: DictConfig) -> dict:
         # returning the interrupted run's summary; main() exits with the signal's code.
         if read_summary(out).get("status") != "interrupted":
             raise
+    except Exception as exc:
+        if isinstance(disk := user_error(exc), StorageError):
+            # Checkpoints are renamed into place (AtomicCheckpointIO): the last one is whole.
+            raise StorageError(
+                f"{disk} Checkpoints saved before are intact: to continue from the last one, "
+                f"run the same command with hydra.run.dir={out} resume=auto."
+            ) from exc
+        raise
     finally:
         if "wandb" in sys.modules:  # each sweep job gets its own wandb run
             import wandb
 
             wandb.finish()
     return read_summary(out)
+
+
+def with_atomic_checkpoints(plugins) -> list:
+    """The trainer's plugins (+trainer.plugins=[...]), with checkpoints renamed into place
+    (ganlab/checkpoint_io.py) unless the user chose a CheckpointIO."""
+    chosen = instantiate(plugins) if plugins is not None else []
+    chosen = list(chosen) if OmegaConf.is_list(plugins) else [chosen] if plugins else []
+    if not any(isinstance(p, CheckpointIO) for p in chosen):
+        chosen.append(AtomicCheckpointIO())
+    return chosen
 
 
 def read_summary(run_dir: Path) -> dict:

@@ -68,3 +68,34 @@ def test_the_cli_prints_one_line_and_exits_1(tmp_path):
         "The choices for loss are: js, ls, wgan_gp."
     )
     assert not (tmp_path / "outputs").exists()  # stopped before Hydra made a run directory
+
+
+def test_a_run_folder_on_a_read_only_disk_is_one_line_naming_where_to_write(tmp_path, monkeypatch):
+    import os
+    from types import SimpleNamespace
+
+    # Root may write anywhere and tests cannot mount a read-only disk: os reports one.
+    access = os.access
+    monkeypatch.setattr(os, "access", lambda p, mode: p != tmp_path and access(p, mode))
+    monkeypatch.setattr(os, "statvfs", lambda p: SimpleNamespace(f_flag=os.ST_RDONLY))
+    with pytest.raises(ConfigError) as err:
+        check_overrides("train", [f"paths.log_dir={tmp_path}/logs"])
+    assert str(err.value).startswith(f"cannot create the run folder {tmp_path}/logs/train/runs/")
+    assert str(err.value).endswith(
+        f": {tmp_path} is on a read-only file system. Set GANLAB_LOG_DIR (or paths.log_dir=...) "
+        "to a folder you can write to, or choose one with hydra.run.dir=<folder>."
+    )
+    # A sweep creates hydra.sweep.dir; a folder that exists is written in, not created.
+    monkeypatch.setattr(os, "statvfs", lambda p: SimpleNamespace(f_flag=0))
+    with pytest.raises(ConfigError, match="choose one with hydra.sweep.dir=<folder>"):
+        check_overrides("train", ["-m", f"paths.log_dir={tmp_path}", "seed=0,1"])
+    with pytest.raises(ConfigError) as err:
+        check_overrides("train", [f"hydra.run.dir={tmp_path}"])
+    assert str(err.value).startswith(
+        f"cannot write in the run folder {tmp_path}: it is not writable for you."
+    )
+    # Writable, or a tool that writes no run folder (ganlab-sample): no error.
+    (tmp_path / "ok").mkdir()
+    check_overrides("train", [f"paths.log_dir={tmp_path}/ok/logs"])
+    monkeypatch.setattr(os, "access", lambda p, mode: False)
+    check_overrides("sample", ["ckpt_path=x.ckpt"])

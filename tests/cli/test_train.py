@@ -313,3 +313,62 @@ def test_diverging_run_stops_with_status_diverged(tmp_path, data_dir):
     )  # fmt: skip
     assert skip.returncode == 1 and "iteration 4: non-finite g_loss; update skipped" in skip.stderr
     assert json.loads((tmp_path / "skip" / "summary.json").read_text())["status"] == "diverged"
+
+
+def test_a_full_disk_stops_with_one_message_and_keeps_the_last_checkpoint(
+    run_train, tmp_path, monkeypatch
+):
+    import errno
+    import os
+
+    from ganlab.errors import StorageError
+    from tests.test_checkpoint_io import disk_full_after
+
+    save, saves = torch.save, []
+
+    def full_after_the_first_checkpoint(obj, file, *args, **kwargs):
+        saves.append(getattr(file, "name", file))
+        if len(saves) == 1:
+            return save(obj, file, *args, **kwargs)
+        return disk_full_after(1000)(obj, file)
+
+    monkeypatch.setattr(torch, "save", full_after_the_first_checkpoint)
+    every_2 = "callbacks.checkpoint.every_n_train_steps=4"  # 2 iterations of D + G steps
+    with pytest.raises(StorageError) as err:
+        run_train(every_2, max_iters=6)
+    last = tmp_path / "run" / "checkpoints" / "last.ckpt"
+    assert str(err.value) == (
+        f"No space left on device ({last}). Make room on that disk, or write to another one "
+        "(runs go under GANLAB_LOG_DIR, or paths.log_dir), and run again. Checkpoints saved "
+        f"before are intact: to continue from the last one, run the same command with "
+        f"hydra.run.dir={tmp_path / 'run'} resume=auto."
+    )
+    # Both saves went to a hidden file beside last.ckpt (not to $TMPDIR, as Lightning's do).
+    assert [Path(s).name for s in saves] == [f".last.ckpt.{os.getpid()}.part"] * 2
+    assert torch.load(last, weights_only=False)["ganlab_counters"]["g_steps"] == 2
+    assert sorted(p.name for p in last.parent.iterdir()) == ["last.ckpt"]
+    summary = json.loads((tmp_path / "run" / "summary.json").read_text())
+    assert summary["status"] == "failed" and summary["g_steps"] == 4
+    assert (
+        summary["message"] == f"OSError: [Errno {errno.ENOSPC}] No space left on device: '{last}'"
+    )
+
+
+def test_trainer_plugins_keep_a_users_checkpoint_io():
+    from lightning.pytorch.plugins.environments import LightningEnvironment
+    from lightning.pytorch.plugins.io import TorchCheckpointIO
+
+    from ganlab.checkpoint_io import AtomicCheckpointIO
+    from ganlab.cli.train import with_atomic_checkpoints
+
+    [ours] = with_atomic_checkpoints(None)
+    assert isinstance(ours, AtomicCheckpointIO)
+    env = OmegaConf.create(
+        [{"_target_": LightningEnvironment.__module__ + ".LightningEnvironment"}]
+    )
+    assert [type(p) for p in with_atomic_checkpoints(env)] == [
+        LightningEnvironment,
+        AtomicCheckpointIO,
+    ]
+    users = OmegaConf.create({"_target_": "lightning.pytorch.plugins.io.TorchCheckpointIO"})
+    assert [type(p) for p in with_atomic_checkpoints(users)] == [TorchCheckpointIO]
