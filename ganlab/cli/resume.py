@@ -7,10 +7,10 @@ import json
 import os
 from pathlib import Path
 
-import torch
 from omegaconf import DictConfig
 
 from ganlab.errors import CheckpointError, ConfigError
+from ganlab.models.loading import read_checkpoint
 
 RESUME_CHOICES = (None, "auto")
 
@@ -39,10 +39,12 @@ def resume_point(cfg: DictConfig, run_dir: Path) -> Path | None:
         path = Path(cfg.ckpt_path).expanduser()
         if not path.is_file():
             raise CheckpointError(f"ckpt_path={cfg.ckpt_path}: no such checkpoint file.")
+        read_checkpoint(path, mmap=True)  # one clear message for a file torch cannot read
         return path
     if resume == "auto":
         path = last_checkpoint(run_dir)
         if path.is_file():
+            read_checkpoint(path, mmap=True)
             return path
         print(f"ganlab: resume=auto: no {path} yet, so the run starts from the beginning.")
     return None
@@ -60,7 +62,7 @@ def finished_summary(run_dir: Path, max_iters: int | None) -> dict | None:
 
 def checkpoint_position(path: Path) -> dict:
     """The iteration counters a ganlab checkpoint was saved at (read without building nets)."""
-    checkpoint = torch.load(path, map_location="cpu", weights_only=False, mmap=True)
+    checkpoint = read_checkpoint(path, mmap=True)
     counters = checkpoint.get("ganlab_counters")
     if counters is None:
         raise CheckpointError(

@@ -149,7 +149,11 @@ def train(cfg: DictConfig) -> dict:
         )
     except Exception as exc:  # nothing trained yet: record why, then report
         err = user_error(exc) or exc
-        write_summary(out, {**info, "status": "failed", "message": str(err)})
+        # A run directory being resumed keeps what its summary says it reached (iterations,
+        # best and final values); only the status and the reason change.
+        write_summary(
+            out, {**earlier_summary(out), **info, "status": "failed", "message": str(err)}
+        )
         raise
     try:
         trainer.fit(model, datamodule=datamodule, ckpt_path=start)
@@ -185,6 +189,16 @@ def with_atomic_checkpoints(plugins) -> list:
     if not any(isinstance(p, CheckpointIO) for p in chosen):
         chosen.append(AtomicCheckpointIO())
     return chosen
+
+
+def earlier_summary(run_dir: Path) -> dict:
+    """The run directory's summary.json from before this command, or {} (none, unreadable)."""
+    try:
+        earlier = read_summary(run_dir)
+    except (OSError, ValueError):
+        return {}
+    earlier.pop("signal", None)  # it stopped that time, not this one
+    return earlier
 
 
 def read_summary(run_dir: Path) -> dict:

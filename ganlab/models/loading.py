@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import zipfile
 from pathlib import Path
 
 import torch
@@ -12,6 +13,25 @@ from ganlab.callbacks.config_in_checkpoint import CONFIG_KEY
 from ganlab.errors import CheckpointError
 
 
+def read_checkpoint(path: Path, mmap: bool = False) -> dict:
+    """torch.load of a checkpoint the user named, with a CheckpointError saying what to do
+    when it cannot be read (cut short, or not a checkpoint at all)."""
+    # torch saves checkpoints as zip archives, whose directory is at the end: a file cut
+    # short has none. Checked first since torch's own errors for it depend on where the
+    # bytes end ("Invalid argument", "failed finding central directory", or about mmap).
+    reason = None if zipfile.is_zipfile(path) else "it has no zip directory at its end"
+    if reason is None:
+        try:
+            return torch.load(path, map_location="cpu", weights_only=False, mmap=mmap)
+        except Exception as exc:  # noqa: BLE001 (a zip, not torch's: its error says why)
+            reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    raise CheckpointError(
+        f"cannot read checkpoint {path}: it is cut short (a copy that did not finish, say) or "
+        f"not a torch checkpoint ({reason}). Continue from another checkpoint with "
+        "ckpt_path=FILE, or move this one away to start the run again."
+    )
+
+
 def load_checkpoint(ckpt_path: str | Path, device: str = "cpu") -> tuple[object, DictConfig]:
     """The LightningModule (weights, counters and EMA loaded, eval mode) and its config."""
     path = Path(ckpt_path).expanduser()
@@ -19,10 +39,7 @@ def load_checkpoint(ckpt_path: str | Path, device: str = "cpu") -> tuple[object,
         raise CheckpointError(
             f"checkpoint not found: {path}. Runs keep theirs in <run_dir>/checkpoints/last.ckpt."
         )
-    try:
-        ckpt = torch.load(path, map_location="cpu", weights_only=False)
-    except Exception as exc:
-        raise CheckpointError(f"cannot read checkpoint {path}: {exc}") from exc
+    ckpt = read_checkpoint(path)
     if not isinstance(ckpt, dict) or CONFIG_KEY not in ckpt:
         raise CheckpointError(f"{path} is not a ganlab checkpoint (it holds no '{CONFIG_KEY}').")
     cfg = OmegaConf.create(ckpt[CONFIG_KEY])

@@ -123,3 +123,31 @@ def test_resume_auto_and_ckpt_path_together_is_an_error(tmp_path, data_dir):
         run(tmp_path / "run", [*TINY, "resume=auto", "ckpt_path=x.ckpt"], data_dir)
     summary = json.loads((tmp_path / "run" / "summary.json").read_text())
     assert summary["status"] == "failed"
+
+
+def test_a_cut_short_checkpoint_is_one_message_and_is_kept(tmp_path, data_dir):
+    from ganlab.errors import CheckpointError
+
+    out = tmp_path / "run"
+    first = run(out, [*TINY, "max_iters=2"], data_dir)
+    last = out / "checkpoints" / "last.ckpt"
+    cut = last.read_bytes()[:5000]  # as a copy that did not finish leaves it
+    last.write_bytes(cut)
+    expected = (
+        f"cannot read checkpoint {last}: it is cut short (a copy that did not finish, say) or "
+        "not a torch checkpoint (it has no zip directory at its end). Continue from another "
+        "checkpoint with ckpt_path=FILE, or move this one away to start the run again."
+    )
+    for how in ("resume=auto", f"ckpt_path={last}"):
+        with pytest.raises(CheckpointError) as err:
+            run(out if how == "resume=auto" else tmp_path / "new", [*TINY, how], data_dir)
+        assert str(err.value) == expected
+    assert last.read_bytes() == cut  # nothing overwritten
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["status"] == "failed" and summary["message"] == expected
+    # What the run reached before is still in its summary.
+    assert summary["g_steps"] == 2 and summary["final"] == first["final"]
+    assert {**summary, "status": "completed", "max_iters": 2, "message": None} == {
+        **first,
+        "message": None,
+    }
