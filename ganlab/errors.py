@@ -44,7 +44,11 @@ def storage_error(exc: BaseException) -> StorageError | None:
     if not isinstance(exc, OSError) or exc.errno not in STORAGE_ERRNOS:
         return None
     where = f" ({exc.filename})" if exc.filename else ""
+    if exc.errno == errno.EROFS:
+        todo = "Write to another disk"
+    else:
+        todo = "Make room on that disk, or write to another one"
     return StorageError(
-        f"{exc.strerror}{where}. Make room on that disk, or write to another one (runs go "
-        "under GANLAB_LOG_DIR, or paths.log_dir), and run again."
+        f"{exc.strerror}{where}. {todo} (runs go under GANLAB_LOG_DIR, or paths.log_dir), "
+        "and run again."
     )

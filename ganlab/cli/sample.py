@@ -67,13 +67,25 @@ def write(images: torch.Tensor, out: Path, nrow: int) -> list[Path]:
     images = (images + 1) / 2
     if out.suffix.lower() in GRID_SUFFIXES:
         out.parent.mkdir(parents=True, exist_ok=True)
-        save_image(images, out, nrow=nrow)
+        save_png(images, out, nrow=nrow)
         return [out]
     out.mkdir(parents=True, exist_ok=True)
     paths = [out / f"{i:06d}.png" for i in range(len(images))]
     for image, path in zip(images, paths):
-        save_image(image, path)
+        save_png(image, path)
     return paths
+
+
+def save_png(images: torch.Tensor, path: Path, **grid) -> None:
+    """torchvision's save_image, leaving no half-written file behind (a full disk) and
+    naming the file in the error (PIL's OSError has no file name)."""
+    try:
+        save_image(images, path, **grid)
+    except OSError as exc:
+        path.unlink(missing_ok=True)
+        if exc.filename is None:
+            raise OSError(exc.errno, exc.strerror, str(path)) from exc
+        raise
 
 
 def translate_folder(model, trained: DictConfig, cfg: DictConfig) -> list[Path]:
@@ -113,7 +125,7 @@ def translate_folder(model, trained: DictConfig, cfg: DictConfig) -> list[Path]:
             for image, path in zip(fake, paths[done : done + len(fake)]):
                 target = (out / path.relative_to(root)).with_suffix(".png")
                 target.parent.mkdir(parents=True, exist_ok=True)
-                save_image((image + 1) / 2, target)
+                save_png((image + 1) / 2, target)
                 written.append(target)
         done += len(images)
     return write(torch.cat(pairs), out, 2) if grid else written

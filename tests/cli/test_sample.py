@@ -85,3 +85,28 @@ def test_truncation_bounds_the_latents(ckpt):
     assert z.abs().max() <= 0.5 and z.std() < 0.35  # N(0,1) cut to [-0.5, 0.5]: std 0.28
     plain = generate(model, 8, seed=0, batch_size=8)
     assert not torch.allclose(plain, generate(model, 8, seed=0, batch_size=8, truncation=0.5))
+
+
+def test_a_full_disk_leaves_no_half_written_image_and_names_it(tmp_path, monkeypatch):
+    import errno
+
+    from ganlab.cli import sample
+    from ganlab.cli.common import user_error
+
+    written = []
+
+    def full_at_the_third(image, path, **grid):
+        Image.new("L", (2, 2)).save(path)
+        written.append(path)
+        if len(written) == 3:  # PIL reports a full disk without the file's name
+            raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(sample, "save_image", full_at_the_third)
+    out = tmp_path / "imgs"
+    with pytest.raises(OSError) as err:
+        sample.write(torch.zeros(5, 1, 4, 4), out, nrow=5)
+    assert sorted(p.name for p in out.iterdir()) == ["000000.png", "000001.png"]
+    assert str(user_error(err.value)) == (
+        f"No space left on device ({out / '000002.png'}). Make room on that disk, or write to "
+        "another one (runs go under GANLAB_LOG_DIR, or paths.log_dir), and run again."
+    )
