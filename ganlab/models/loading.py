@@ -19,7 +19,12 @@ def read_checkpoint(path: Path, mmap: bool = False) -> dict:
     # torch saves checkpoints as zip archives, whose directory is at the end: a file cut
     # short has none. Checked first since torch's own errors for it depend on where the
     # bytes end ("Invalid argument", "failed finding central directory", or about mmap).
-    reason = None if zipfile.is_zipfile(path) else "it has no zip directory at its end"
+    try:
+        with open(path, "rb") as file:
+            is_zip = zipfile.is_zipfile(file)
+    except OSError as exc:  # not allowed to read it, say: nothing about the file's content
+        raise CheckpointError(f"cannot read checkpoint {path}: {exc.strerror}.") from exc
+    reason = None if is_zip else "it has no zip directory at its end"
     if reason is None:
         try:
             return torch.load(path, map_location="cpu", weights_only=False, mmap=mmap)

@@ -110,3 +110,20 @@ def test_a_full_disk_leaves_no_half_written_image_and_names_it(tmp_path, monkeyp
         f"No space left on device ({out / '000002.png'}). Make room on that disk, or write to "
         "another one (runs go under GANLAB_LOG_DIR, or paths.log_dir), and run again."
     )
+
+
+def test_a_checkpoint_one_may_not_read_says_so(tmp_path, monkeypatch):
+    import errno
+
+    from ganlab.models import loading
+
+    path = tmp_path / "x.ckpt"
+    path.write_bytes(b"PK")
+
+    def denied(file, mode="r"):  # root reads anything: the OS's answer to another user
+        raise PermissionError(errno.EACCES, "Permission denied", str(file))
+
+    monkeypatch.setattr(loading, "open", denied, raising=False)
+    with pytest.raises(CheckpointError) as err:
+        load_model(path)
+    assert str(err.value) == f"cannot read checkpoint {path}: Permission denied."
