@@ -2,6 +2,7 @@
 
 import csv
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -256,6 +257,71 @@ def test_ddp_ranks_see_different_data_and_keep_the_same_weights(tmp_path, data_d
     assert ranks[0][0]["weights"] != ranks[0][-1]["weights"]  # and training moved them
     summary = json.loads((run / "summary.json").read_text())
     assert summary["status"] == "completed" and "val/fid_proj_64" in summary["final"]
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+# How each of 2 nodes' one process learns its place: from a launcher's variables (torchrun,
+# a plain ssh), or from SLURM's tasks as submitit's launcher starts them (srun).
+NODE_ENVS = {
+    "node_rank": lambda rank: {"NODE_RANK": str(rank), "MASTER_ADDR": "127.0.0.1"},
+    "slurm": lambda rank: {
+        "SLURM_NTASKS": "2", "SLURM_NTASKS_PER_NODE": "1", "SLURM_JOB_NAME": "ganlab",
+        "SLURM_JOB_ID": "4242", "SLURM_PROCID": str(rank), "SLURM_LOCALID": "0",
+        "SLURM_NODEID": str(rank), "SLURM_NODELIST": "127.0.0.1",
+    },
+}  # fmt: skip
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("launch", sorted(NODE_ENVS))
+def test_two_nodes_of_one_process_each(tmp_path, data_dir, launch):
+    """trainer.num_nodes=2 as a cluster runs it, with both "nodes" on this machine: each
+    process is started by hand (as srun or a launcher would), and Lightning places it from
+    the environment. Both train as one job: different data, the same weights."""
+    import subprocess
+    import sys
+
+    from tests.conftest import REPO
+
+    run, probe, port = tmp_path / "run", tmp_path / "probe", str(free_port())
+    args = [
+        sys.executable, "-m", "ganlab.cli.train", *TINY, "max_iters=3", "trainer=ddp",
+        "trainer.accelerator=cpu", "trainer.devices=1", "trainer.num_nodes=2",
+        "+callbacks.probe._target_=tests.helpers.RankProbe", f"+callbacks.probe.out={probe}",
+        f"data.root={data_dir}", f"hydra.run.dir={run}",
+    ]  # fmt: skip
+    env = {**os.environ, "PYTHONPATH": str(REPO), "MASTER_PORT": port}
+    procs, logs = [], [tmp_path / f"rank{rank}.log" for rank in (0, 1)]
+    for rank, log in zip((0, 1), logs):  # to files: a full pipe would stall a rank
+        with open(log, "w") as out:
+            procs.append(
+                subprocess.Popen(
+                    args,
+                    cwd=tmp_path,
+                    env={**env, **NODE_ENVS[launch](rank)},
+                    stdout=out,
+                    stderr=subprocess.STDOUT,
+                )
+            )
+    for proc in procs:
+        proc.wait(timeout=300)
+    logs = [log.read_text() for log in logs]
+    assert [proc.returncode for proc in procs] == [0, 0], logs
+    assert "GLOBAL_RANK: 1, MEMBER: 2/2" in logs[1]
+    ranks = [json.loads((probe / f"rank{r}.json").read_text()) for r in (0, 1)]
+    assert [s["g_steps"] for s in ranks[0]] == [s["g_steps"] for s in ranks[1]] == [1, 2, 3]
+    for step0, step1 in zip(*ranks):
+        assert step0["batch"] != step1["batch"] and step0["weights"] == step1["weights"]
+    summary = json.loads((run / "summary.json").read_text())
+    assert summary["status"] == "completed" and summary["images_seen"] == 3 * 8 * 2
+    assert sorted(p.name for p in (run / "checkpoints").iterdir()) == ["last.ckpt"]
 
 
 def test_bf16_mixed_precision_with_gradient_penalty(run_train):
