@@ -1,5 +1,6 @@
 """Test doubles shared by several test modules (importable from subprocess runs too)."""
 
+import errno
 import os
 import signal
 
@@ -115,3 +116,17 @@ class RankProbe(L.Callback):
 
         Path(self.out).mkdir(parents=True, exist_ok=True)
         (Path(self.out) / f"rank{trainer.global_rank}.json").write_text(json.dumps(self.steps))
+
+
+def disk_full_after(nbytes: int):
+    """A torch.save that writes ``nbytes`` and then fails as it does on a full disk: a
+    RuntimeError from its zip writer, with the OSError as its context."""
+
+    def save(obj, file):
+        file.write(b"\0" * nbytes)
+        try:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        except OSError:
+            raise RuntimeError("[enforce fail at inline_container.cc] unexpected pos") from None
+
+    return save

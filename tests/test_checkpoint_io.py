@@ -7,20 +7,7 @@ import pytest
 import torch
 
 from ganlab.checkpoint_io import AtomicCheckpointIO
-
-
-def disk_full_after(nbytes: int):
-    """A torch.save that writes ``nbytes`` and then fails as it does on a full disk: a
-    RuntimeError from its zip writer, with the OSError as its context."""
-
-    def save(obj, file):
-        file.write(b"\0" * nbytes)
-        try:
-            raise OSError(errno.ENOSPC, "No space left on device")
-        except OSError:
-            raise RuntimeError("[enforce fail at inline_container.cc] unexpected pos") from None
-
-    return save
+from tests.helpers import disk_full_after
 
 
 def test_a_save_replaces_the_checkpoint_and_leaves_nothing_else(tmp_path):

@@ -184,8 +184,12 @@ def train(cfg: DictConfig) -> dict:
 def with_atomic_checkpoints(plugins) -> list:
     """The trainer's plugins (+trainer.plugins=[...]), with checkpoints renamed into place
     (ganlab/checkpoint_io.py) unless the user chose a CheckpointIO."""
-    chosen = instantiate(plugins) if plugins is not None else []
-    chosen = list(chosen) if OmegaConf.is_list(plugins) else [chosen] if plugins else []
+    if not plugins:
+        chosen = []
+    elif OmegaConf.is_list(plugins):
+        chosen = list(instantiate(plugins))
+    else:
+        chosen = [instantiate(plugins)]
     if not any(isinstance(p, CheckpointIO) for p in chosen):
         chosen.append(AtomicCheckpointIO())
     return chosen

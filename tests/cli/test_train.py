@@ -388,7 +388,7 @@ def test_a_full_disk_stops_with_one_message_and_keeps_the_last_checkpoint(
     import os
 
     from ganlab.errors import StorageError
-    from tests.test_checkpoint_io import disk_full_after
+    from tests.helpers import disk_full_after
 
     save, saves = torch.save, []
 
