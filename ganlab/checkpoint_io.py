@@ -37,6 +37,7 @@ class AtomicCheckpointIO(TorchCheckpointIO):
                 file.flush()
                 os.fsync(file.fileno())  # on disk before it replaces the old one
             os.replace(part, path)
+            remove_stale_parts(path)
         except BaseException as exc:
             part.unlink(missing_ok=True)
             # torch.save reports a full disk as a RuntimeError from its zip writer, with the
@@ -46,3 +47,23 @@ class AtomicCheckpointIO(TorchCheckpointIO):
                 raise OSError(cause.errno, cause.strerror, str(path)) from exc
             raise
         return None
+
+
+def remove_stale_parts(path: Path) -> None:
+    """Delete what saves of ``path`` by processes killed mid-write (SIGKILL, the OOM killer,
+    a node lost) left behind: a run has one writer, so another live pid's part is not ours
+    to touch, and a dead one's is garbage as large as a checkpoint."""
+    for part in path.parent.glob(f".{path.name}.*.part"):
+        pid = part.name[len(path.name) + 2 : -len(".part")]
+        if pid.isdigit() and int(pid) != os.getpid() and not _alive(int(pid)):
+            part.unlink(missing_ok=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)  # signal 0: only asks whether the process exists
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # exists, owned by someone else
+        return True
+    return True

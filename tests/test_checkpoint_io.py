@@ -1,6 +1,11 @@
 """Checkpoints are renamed into place: a save that fails leaves the previous one whole."""
 
 import errno
+import os
+import signal
+import subprocess
+import sys
+import time
 
 import fsspec
 import pytest
@@ -53,3 +58,44 @@ def test_remote_paths_keep_lightnings_way():
     io.save_checkpoint({"step": 3}, "memory://ganlab-test/last.ckpt")
     assert fsspec.filesystem("memory").exists("/ganlab-test/last.ckpt")
     assert io.load_checkpoint("memory://ganlab-test/last.ckpt") == {"step": 3}
+
+
+SAVER = """
+import sys, torch
+from ganlab.checkpoint_io import AtomicCheckpointIO
+io, path = AtomicCheckpointIO(), sys.argv[1]
+big = torch.arange(12_000_000, dtype=torch.float32)  # 48 MB: a save takes a while
+io.save_checkpoint({"version": 0, "weights": big}, path)
+print("ready", flush=True)
+version = 1
+while True:
+    io.save_checkpoint({"version": version, "weights": big + version}, path)
+    version += 1
+"""
+
+
+def test_killed_mid_save_leaves_a_loadable_checkpoint(tmp_path):
+    path = tmp_path / "checkpoints" / "last.ckpt"
+    for delay in (0.05, 0.13, 0.21, 0.37):  # different points in the save cycle
+        proc = subprocess.Popen(
+            [sys.executable, "-c", SAVER, str(path)], stdout=subprocess.PIPE, text=True
+        )
+        assert proc.stdout.readline().strip() == "ready"
+        time.sleep(delay)
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+        ckpt = torch.load(path, weights_only=True)  # a torn file would fail here
+        version = ckpt["version"]
+        assert torch.equal(ckpt["weights"][:3], torch.tensor([0.0, 1.0, 2.0]) + version)
+        assert ckpt["weights"].numel() == 12_000_000
+    # Each kill fell inside a save (the loop does nothing else) and left its part behind;
+    # the next process's first save cleared it, so the last kill's is the one left. The next
+    # save clears that too, and a live process's part stays.
+    assert [p.name for p in path.parent.glob(".last.ckpt.*.part")] == [
+        f".last.ckpt.{proc.pid}.part"
+    ]
+    AtomicCheckpointIO().save_checkpoint({"version": "after"}, path)
+    live = path.with_name(f".last.ckpt.{os.getppid()}.part")
+    live.write_bytes(b"being written")
+    AtomicCheckpointIO().save_checkpoint({"version": "again"}, path)
+    assert sorted(p.name for p in path.parent.iterdir()) == [live.name, "last.ckpt"]

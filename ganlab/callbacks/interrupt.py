@@ -28,8 +28,9 @@ def interrupted_by(exception: BaseException, trainer=None) -> str | None:
 
 class CheckpointOnInterrupt(L.Callback):
     """On SIGINT or SIGTERM, write ``last.ckpt`` (where the ModelCheckpoint callback keeps it)
-    before the process ends; ``ckpt_path=<that file>`` resumes the run. Lightning's writer is
-    atomic, so a second signal during the save cannot leave a torn file.
+    before the process ends; ``ckpt_path=<that file>`` resumes the run. Checkpoints are renamed
+    into place (ganlab/checkpoint_io.py), so a second signal during the save cannot leave a
+    torn file.
 
     In one process, a first Ctrl+C finishes the current batch (so the checkpoint resumes
     exactly) and a second one stops at once. Under DDP Ctrl+C stops at once, as in Lightning:
