@@ -13,12 +13,32 @@ class GANProgressBar(RichProgressBar):
 
     @property
     def total_train_batches(self) -> int | float:
+        return self._epoch_total(done=0)
+
+    def _epoch_total(self, done: int) -> int | float:
+        """Where this epoch's bar ends, with ``done`` of its batches already trained."""
         trainer = self.trainer
         if trainer.max_epochs == -1 and trainer.max_steps > 0:
             n = getattr(trainer.lightning_module, "n_critic", 1)
             remaining = (trainer.max_steps - trainer.global_step) * n // (n + 1)
-            return min(trainer.num_training_batches, remaining)
+            return min(trainer.num_training_batches, done + remaining)
         return trainer.num_training_batches
+
+    def on_train_start(self, trainer, pl_module) -> None:
+        super().on_train_start(trainer, pl_module)
+        self._epoch_seen = None
+
+    def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx: int) -> None:
+        # A run resumed inside an epoch counts on from its batch there, but Lightning sets
+        # the bar's total to the batches left (it showed e.g. 10/4): the first batch of
+        # the epoch this run trains puts the end at that batch plus the ones left.
+        first = self._epoch_seen != trainer.current_epoch
+        self._epoch_seen = trainer.current_epoch
+        super().on_train_batch_end(trainer, pl_module, outputs, batch, batch_idx)
+        if first and batch_idx > 0 and self.progress is not None:
+            total = self._epoch_total(done=batch_idx + 1)
+            self.progress.update(self.train_progress_bar_id, total=total)
+            self.refresh()
 
     def get_metrics(self, trainer, pl_module) -> dict:
         """Lightning's items and the latest logged losses (a ganlab model writes its training
