@@ -14,6 +14,7 @@ import lightning as L
 import torch
 from hydra.core.hydra_config import HydraConfig
 from hydra.utils import instantiate
+from lightning.pytorch.callbacks import ProgressBar
 from lightning.pytorch.plugins.io import CheckpointIO
 from lightning.pytorch.utilities.exceptions import SIGTERMException
 from omegaconf import DictConfig, OmegaConf
@@ -139,6 +140,10 @@ def train(cfg: DictConfig) -> dict:
         # No profiler chosen: Lightning's records nothing, ganlab's does so at no cost.
         chosen = {} if cfg.trainer.get("profiler") else {"profiler": NoProfiler()}
         chosen["plugins"] = with_atomic_checkpoints(cfg.trainer.get("plugins"))
+        if "enable_progress_bar" not in cfg.trainer and not any(
+            isinstance(c, ProgressBar) for c in callbacks
+        ):  # ~callbacks.progress_bar: no bar, not Lightning's stock one (its counts are steps)
+            chosen["enable_progress_bar"] = False
         trainer: L.Trainer = instantiate(
             cfg.trainer,
             max_steps=max_steps,

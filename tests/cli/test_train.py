@@ -145,6 +145,8 @@ def test_cli_writes_hydra_config_and_all_outputs(tmp_path, data_dir):
     ):
         assert (run / name).is_file(), name
     assert json.loads((run / "summary.json").read_text())["status"] == "completed"
+    # ~callbacks.progress_bar (in TINY) removes the bar; Lightning's stock one stays away.
+    assert "Epoch 0" not in res.stdout + res.stderr
 
 
 def test_unknown_choice_lists_the_available_ones(tmp_path):
