@@ -25,6 +25,16 @@ def write_summary(run_dir: str | Path, summary: dict[str, Any]) -> Path:
     return path
 
 
+def load_summary(run_dir: str | Path) -> dict | None:
+    """``run_dir/summary.json``, or None when there is none or it is not a JSON object
+    (edited by hand, or damaged on disk: ganlab itself writes it whole)."""
+    try:
+        summary = json.loads((Path(run_dir) / "summary.json").read_text())
+    except (OSError, ValueError):
+        return None
+    return summary if isinstance(summary, dict) else None
+
+
 def _scalars(metrics: dict) -> dict[str, float]:
     out = {}
     for name, value in metrics.items():

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import csv
-import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -11,6 +10,7 @@ from pathlib import Path
 import numpy as np
 from omegaconf import OmegaConf
 
+from ganlab.callbacks.summary import load_summary
 from ganlab.errors import ConfigError
 
 # Counted and listed in this order.
@@ -72,7 +72,9 @@ def find_jobs(root: Path) -> list[Job]:
 
     jobs = []
     for path in sorted(found, key=number_order):
-        summary = json.loads((path / "summary.json").read_text())
+        summary = load_summary(path)
+        if summary is None:  # listed with the jobs that did not complete, and why
+            summary = {"status": "unknown", "message": "its summary.json is not valid JSON"}
         jobs.append(Job(path, summary, read_overrides(path, summary)))
     label_configs(jobs)
     return jobs

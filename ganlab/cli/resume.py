@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import csv
-import json
 import os
 from pathlib import Path
 
 from omegaconf import DictConfig
 
+from ganlab.callbacks.summary import load_summary
 from ganlab.errors import CheckpointError, ConfigError
 from ganlab.models.loading import read_checkpoint
 
@@ -52,10 +52,9 @@ def resume_point(cfg: DictConfig, run_dir: Path) -> Path | None:
 
 def finished_summary(run_dir: Path, max_iters: int | None) -> dict | None:
     """The run directory's summary if it already completed ``max_iters`` iterations."""
-    path = run_dir / "summary.json"
-    if max_iters is None or not path.is_file():
+    summary = load_summary(run_dir) if max_iters is not None else None
+    if summary is None:  # none, or unreadable: the checkpoint says where the run is
         return None
-    summary = json.loads(path.read_text())
     done = summary.get("status") == "completed" and summary.get("g_steps", 0) >= max_iters
     return summary if done else None
 

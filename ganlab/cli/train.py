@@ -26,6 +26,7 @@ from ganlab.callbacks import (
     RunSummary,
     write_summary,
 )
+from ganlab.callbacks.summary import load_summary
 from ganlab.checkpoint_io import AtomicCheckpointIO
 from ganlab.cli.check_config import check_targets
 from ganlab.cli.common import (
@@ -73,7 +74,7 @@ def objective_value(summary_path: Path, objective: str) -> float:
             f"objective must be best.<metric> or final.<metric> (e.g. best.val/fid_mnistnet_10k), "
             f"got {objective!r}."
         )
-    summary = json.loads(summary_path.read_text()) if summary_path.is_file() else {}
+    summary = load_summary(summary_path.parent) or {}
     if summary.get("status") != "completed":
         return float("nan")
     value = summary.get(section, {}).get(metric)
@@ -202,10 +203,7 @@ def with_atomic_checkpoints(plugins) -> list:
 
 def earlier_summary(run_dir: Path) -> dict:
     """The run directory's summary.json from before this command, or {} (none, unreadable)."""
-    try:
-        earlier = read_summary(run_dir)
-    except (OSError, ValueError):
-        return {}
+    earlier = load_summary(run_dir) or {}
     earlier.pop("signal", None)  # it stopped that time, not this one
     return earlier
 

@@ -140,6 +140,16 @@ def test_jobs_that_did_not_complete_are_listed_with_their_message(sweep):
     assert (jobs[5]["val/fid_x"], jobs[5]["message"]) == ("", FAILED)
 
 
+def test_a_damaged_summary_is_listed_not_a_traceback(sweep):
+    (sweep / "3" / "summary.json").write_text('{"status": "compl')  # cut short
+    run_report(sweep)
+    section = (sweep / "report.md").read_text().split("## Jobs that did not complete")[1]
+    assert "| 3 | loss=ls | 1 | unknown | its summary.json is not valid JSON |" in section
+    ls = {row["config"]: row for row in read_csv(sweep / "report.csv")}["loss=ls"]
+    assert (ls["jobs"], ls["status"]) == ("3", "1 completed, 1 diverged, 1 unknown")
+    assert float(ls["val/fid_x_mean"]) == 20.0 and ls["val/fid_x_n"] == "1"
+
+
 def test_cells_show_the_spread_only_where_there_is_one():
     assert cell(None, None, 0, 2) == "n/a"
     assert cell(7046.79, None, 1, 1) == "7047"  # one seed: no spread to show

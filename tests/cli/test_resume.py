@@ -151,3 +151,12 @@ def test_a_cut_short_checkpoint_is_one_message_and_is_kept(tmp_path, data_dir):
         **first,
         "message": None,
     }
+
+
+def test_resume_auto_with_a_damaged_summary_goes_on_from_the_checkpoint(tmp_path, data_dir):
+    out = tmp_path / "run"
+    run(out, [*TINY, "max_iters=2", "resume=auto"], data_dir)
+    (out / "summary.json").write_text('{"status": "compl')  # cut short
+    summary = run(out, [*TINY, "max_iters=3", "resume=auto"], data_dir)
+    assert summary["status"] == "completed" and summary["g_steps"] == 3
+    assert summary["resumed_from"] == str(out / "checkpoints" / "last.ckpt")
