@@ -12,6 +12,7 @@ interrupted leaves the old checkpoint as it was. Remote paths (s3://...) keep Li
 
 from __future__ import annotations
 
+import contextlib
 import os
 from pathlib import Path
 from typing import Any
@@ -37,7 +38,6 @@ class AtomicCheckpointIO(TorchCheckpointIO):
                 file.flush()
                 os.fsync(file.fileno())  # on disk before it replaces the old one
             os.replace(part, path)
-            remove_stale_parts(path)
         except BaseException as exc:
             part.unlink(missing_ok=True)
             # torch.save reports a full disk as a RuntimeError from its zip writer, with the
@@ -46,6 +46,8 @@ class AtomicCheckpointIO(TorchCheckpointIO):
             if isinstance(cause, OSError) and cause.filename is None:
                 raise OSError(cause.errno, cause.strerror, str(path)) from exc
             raise
+        with contextlib.suppress(OSError):  # tidying up must never fail a save
+            remove_stale_parts(path)
         return None
 
 
