@@ -130,3 +130,15 @@ def disk_full_after(nbytes: int):
             raise RuntimeError("[enforce fail at inline_container.cc] unexpected pos") from None
 
     return save
+
+
+class FullDiskOnRank0(L.Callback):
+    """Under DDP, rank 0 alone hits a full disk after ``iteration`` (as where it alone saves
+    the checkpoints): what the other rank then sees is a peer gone."""
+
+    def __init__(self, iteration: int = 2):
+        self.iteration = iteration
+
+    def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx) -> None:
+        if trainer.is_global_zero and pl_module.g_steps == self.iteration:
+            raise OSError(errno.ENOSPC, "No space left on device", "checkpoints/last.ckpt")

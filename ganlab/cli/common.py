@@ -57,6 +57,22 @@ def user_error(exc: BaseException) -> GanlabError | None:
     return None
 
 
+# How torch.distributed tells a DDP process that another one of its run has gone (gloo's
+# words; NCCL's watchdog aborts the process instead), e.g. rank 0 after it stopped on a full
+# disk: the useful message is that process's own.
+PEER_LOST = ("Connection closed by peer", "Connection reset by peer")
+
+
+def lost_peer(exc: BaseException) -> bool:
+    seen = set()
+    while exc is not None and id(exc) not in seen:
+        if any(words in str(exc) for words in PEER_LOST):
+            return True
+        seen.add(id(exc))
+        exc = exc.__cause__ or exc.__context__
+    return False
+
+
 def is_multirun() -> bool:
     return HydraConfig.initialized() and HydraConfig.get().mode == RunMode.MULTIRUN
 
@@ -79,13 +95,18 @@ def reports_user_errors(task):
             raise SystemExit(130) from None
         except Exception as exc:
             err = user_error(exc)
-            if err is None:
+            if err is not None:
+                # A DataLoader worker re-raises with the worker's traceback in the message;
+                # the user's part is the last line.
+                text = str(err)
+                message = text.strip().splitlines()[-1] if "Original Traceback" in text else text
+            elif lost_peer(exc):
+                message = (
+                    "another process of this run stopped first, so this one stopped too: "
+                    "that process's error says why."
+                )
+            else:
                 raise
-            # A DataLoader worker re-raises with the worker's traceback in the message;
-            # the user's part is the last line.
-            message = (
-                str(err).strip().splitlines()[-1] if "Original Traceback" in str(err) else str(err)
-            )
             print(f"ganlab: error: {message}", file=sys.stderr)
             if is_multirun():
                 return None

@@ -261,6 +261,23 @@ def test_ddp_ranks_see_different_data_and_keep_the_same_weights(tmp_path, data_d
     assert summary["status"] == "completed" and "val/fid_proj_64" in summary["final"]
 
 
+@pytest.mark.slow
+def test_ddp_rank_0_alone_failing_is_one_line_per_rank(tmp_path, data_dir):
+    run = tmp_path / "run"
+    full = "+callbacks.disk._target_=tests.helpers.FullDiskOnRank0"
+    res = run_ddp_train(run, data_dir, *TINY, "max_iters=4", full)
+    assert res.returncode == 1 and "Traceback" not in res.stderr
+    errors = [line for line in res.stderr.splitlines() if line.startswith("ganlab: error:")]
+    disk = [e for e in errors if e.startswith("ganlab: error: No space left on device")]
+    assert len(errors) == 2 and len(disk) == 1 and "(checkpoints/last.ckpt)" in disk[0]
+    # The other rank, left waiting for rank 0, says why it stopped instead of gloo's traceback
+    # (the two processes print in either order).
+    assert errors[1 - errors.index(disk[0])] == (
+        "ganlab: error: another process of this run stopped first, so this one stopped too: "
+        "that process's error says why."
+    )
+
+
 def free_port() -> int:
     import socket
 
