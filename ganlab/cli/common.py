@@ -44,16 +44,22 @@ def require_values(cfg: DictConfig) -> None:
         )
 
 
-def user_error(exc: BaseException) -> GanlabError | None:
-    """The GanlabError behind ``exc``, if any (Hydra's instantiate and Lightning wrap them)."""
+def exception_chain(exc: BaseException | None):
+    """``exc`` and the exceptions it was raised from or during, innermost last."""
     seen = set()
     while exc is not None and id(exc) not in seen:
-        if isinstance(exc, GanlabError):
-            return exc
-        if (disk := storage_error(exc)) is not None:
-            return disk
+        yield exc
         seen.add(id(exc))
         exc = exc.__cause__ or exc.__context__
+
+
+def user_error(exc: BaseException) -> GanlabError | None:
+    """The GanlabError behind ``exc``, if any (Hydra's instantiate and Lightning wrap them)."""
+    for link in exception_chain(exc):
+        if isinstance(link, GanlabError):
+            return link
+        if (disk := storage_error(link)) is not None:
+            return disk
     return None
 
 
@@ -64,13 +70,7 @@ PEER_LOST = ("Connection closed by peer", "Connection reset by peer")
 
 
 def lost_peer(exc: BaseException) -> bool:
-    seen = set()
-    while exc is not None and id(exc) not in seen:
-        if any(words in str(exc) for words in PEER_LOST):
-            return True
-        seen.add(id(exc))
-        exc = exc.__cause__ or exc.__context__
-    return False
+    return any(words in str(link) for link in exception_chain(exc) for words in PEER_LOST)
 
 
 def is_multirun() -> bool:

@@ -177,11 +177,13 @@ def check_writable(cfg, multirun: bool) -> None:
         return
     read_only = os.statvfs(existing).f_flag & os.ST_RDONLY
     why = "is on a read-only file system" if read_only else "is not writable for you"
-    where = f"it {why}" if existing == folder.absolute() else f"{existing} {why}"
-    verb = "write in" if existing == folder.absolute() else "create"
+    if existing == folder.absolute():
+        what = f"cannot write in the run folder {folder}: it {why}"
+    else:
+        what = f"cannot create the run folder {folder}: {existing} {why}"
     raise ConfigError(
-        f"cannot {verb} the run folder {folder}: {where}. Set GANLAB_LOG_DIR (or "
-        f"paths.log_dir=...) to a folder you can write to, or choose one with {key}=<folder>."
+        f"{what}. Set GANLAB_LOG_DIR (or paths.log_dir=...) to a folder you can write to, "
+        f"or choose one with {key}=<folder>."
     )
 
 

@@ -24,8 +24,9 @@ def read_checkpoint(path: Path, mmap: bool = False) -> dict:
             is_zip = zipfile.is_zipfile(file)
     except OSError as exc:  # not allowed to read it, say: nothing about the file's content
         raise CheckpointError(f"cannot read checkpoint {path}: {exc.strerror}.") from exc
-    reason = None if is_zip else "it has no zip directory at its end"
-    if reason is None:
+    if not is_zip:
+        reason = "it has no zip directory at its end"
+    else:
         try:
             return torch.load(path, map_location="cpu", weights_only=False, mmap=mmap)
         except Exception as exc:  # noqa: BLE001 (a zip, not torch's: its error says why)
