@@ -3,6 +3,8 @@
 import errno
 import os
 import signal
+import time
+from pathlib import Path
 
 import lightning as L
 import torch
@@ -29,6 +31,24 @@ class Projection(FeatureExtractor):
     def forward(self, images):
         self.seen += len(images)
         return self.proj(nn.functional.interpolate(images, size=28).mean(1).flatten(1))
+
+
+class CachedProjection(Projection):
+    """Projection built as MNISTNet is: slowly the first time (a sleep stands for the
+    training), then from the cache (``<cache>/proj.done``). Each build appends its rank and
+    "trained" or "loaded" to ``<cache>/builds.txt``."""
+
+    def __init__(self, cache: str, seconds: float = 2.0):
+        super().__init__()
+        done = Path(cache) / "proj.done"
+        done.parent.mkdir(parents=True, exist_ok=True)
+        rank = torch.distributed.get_rank() if torch.distributed.is_initialized() else 0
+        action = "loaded" if done.is_file() else "trained"
+        if action == "trained":
+            time.sleep(seconds)
+            done.touch()
+        with open(done.parent / "builds.txt", "a") as f:
+            f.write(f"{rank} {action}\n")
 
 
 class NaNAfter(JSLoss):

@@ -35,7 +35,9 @@ class _Classifier(L.LightningModule):
         from torchmetrics.classification import MulticlassAccuracy
 
         self.net = MNISTNet()
-        self.accuracy = MulticlassAccuracy(num_classes=10, average="micro")
+        # Trained in one process, even inside a DDP run (built by its first process, see
+        # Evaluation.setup): syncing would wait on the run's other processes forever.
+        self.accuracy = MulticlassAccuracy(num_classes=10, average="micro", sync_on_compute=False)
 
     def training_step(self, batch, batch_idx):
         loss = F.cross_entropy(self.net(batch[0]), batch[1])

@@ -69,12 +69,19 @@ def test_evaluation_uses_the_ema_generator(run_train):
 
 @pytest.mark.slow
 def test_ddp_evaluation_gathers_both_ranks(tmp_path, data_dir):
-    run = tmp_path / "run"
+    """And the extractor is built by rank 0 first: rank 1 loads what rank 0 cached instead
+    of training its own at the same time (as both did with MNISTNet)."""
+    run, cache = tmp_path / "run", tmp_path / "extractor"
+    slow_cached = [
+        "features.proj._target_=tests.helpers.CachedProjection",
+        f"+features.proj.cache={cache}",
+    ]
     res = run_ddp_train(
-        run, data_dir, *TINY_EVAL, "max_iters=2", f"paths.cache_dir={tmp_path}/cache"
+        run, data_dir, *TINY_EVAL, *slow_cached, "max_iters=2", f"paths.cache_dir={tmp_path}/c"
     )
     assert res.returncode == 0, res.stderr
     summary = json.loads((run / "summary.json").read_text())
     assert summary["status"] == "completed"
     assert {f"val/{n}" for n in NAMES} <= set(summary["final"])
     assert (run / "checkpoints" / "best.ckpt").is_file()
+    assert (cache / "builds.txt").read_text().splitlines() == ["0 trained", "1 loaded"]

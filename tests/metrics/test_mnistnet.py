@@ -1,8 +1,12 @@
 """MNISTNet: input adaptation, training, the checksummed cache, the extractor and the IS."""
 
 import json
+import os
 import random
 import shutil
+import signal
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -16,6 +20,7 @@ from ganlab.metrics.extractors import file_sha256
 from ganlab.metrics.inception_score import inception_score
 from ganlab.metrics.mnistnet import MNISTNet, MNISTNetFeatures
 from ganlab.metrics.mnistnet_train import cache_paths, load_mnistnet, train_mnistnet
+from tests.conftest import REPO
 
 
 def levels(*shape, seed=0):
@@ -71,6 +76,46 @@ def test_training_is_seeded_and_leaves_the_callers_rng_alone(data_dir):
     assert 0.0 <= acc <= 1.0
     assert torch.equal(torch.get_rng_state(), before[0]) and random.getstate() == before[1]
     assert np.array_equal(np.random.get_state()[1], before[2])
+
+
+# Two processes of a DDP run (gloo): the first trains MNISTNet while the other waits, as
+# in ganlab-train's Evaluation.setup.
+IN_DDP = """
+import sys
+import torch.distributed as dist
+import torch.multiprocessing as mp
+
+def work(rank, store, root):
+    dist.init_process_group("gloo", init_method=f"file://{store}", rank=rank, world_size=2)
+    if rank == 0:
+        from ganlab.metrics.mnistnet_train import train_mnistnet
+        _, accuracy = train_mnistnet(root, epochs=1, max_batches=2, progress=False)
+        print("accuracy", accuracy, flush=True)
+    dist.barrier()
+    dist.destroy_process_group()
+
+mp.start_processes(work, args=tuple(sys.argv[1:]), nprocs=2, start_method="fork")
+"""
+
+
+@pytest.mark.slow
+def test_training_in_one_process_of_a_ddp_run(tmp_path, data_dir):
+    """Its test accuracy is that of one process: torchmetrics' default, syncing over the
+    run's process group, waited forever on the process that was not training."""
+    proc = subprocess.Popen(
+        [sys.executable, "-c", IN_DDP, str(tmp_path / "store"), str(data_dir)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+    )  # fmt: skip
+    try:
+        out, err = proc.communicate(timeout=120)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)  # the forked ranks too
+        proc.communicate()
+        pytest.fail("training MNISTNet in the first process of a DDP run did not finish")
+    assert proc.returncode == 0, err
+    _, alone = train_mnistnet(data_dir, epochs=1, max_batches=2, progress=False)
+    assert out.split() == ["accuracy", str(alone)]
 
 
 def test_cache_round_trip(tiny_mnistnet_cache, monkeypatch):
