@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import platform
 import signal
 import sys
@@ -14,6 +15,7 @@ import lightning as L
 import torch
 from hydra.core.hydra_config import HydraConfig
 from hydra.utils import instantiate
+from lightning.fabric.plugins.environments import LightningEnvironment
 from lightning.pytorch.callbacks import ProgressBar
 from lightning.pytorch.plugins.io import CheckpointIO
 from lightning.pytorch.utilities.exceptions import SIGTERMException
@@ -99,6 +101,24 @@ def check_accelerator(trainer_cfg: DictConfig) -> None:
     )
 
 
+def check_nodes(trainer: L.Trainer) -> None:
+    """Several nodes, but nothing tells this process where the others are: no cluster
+    launcher (srun, torchrun) and no MASTER_ADDR. Each node's processes would take
+    themselves (127.0.0.1) for node 0, and this one would wait for them until torch's store
+    timeout (30 minutes), then fail with a traceback."""
+    env = getattr(trainer.strategy, "cluster_environment", None)
+    unplaced = type(env) is LightningEnvironment and "MASTER_ADDR" not in os.environ
+    if trainer.num_nodes > 1 and unplaced:
+        raise ConfigError(
+            f"trainer.num_nodes={trainer.num_nodes}, but this process was not started by "
+            "a cluster launcher (srun under SLURM, torchrun) and MASTER_ADDR is not set: "
+            "the other nodes' processes could not find it, and it would wait for them. "
+            "Run it through srun or torchrun, or start the same command on every node "
+            "with MASTER_ADDR=<node 0's address> MASTER_PORT=<a free port> "
+            'NODE_RANK=<0, 1, ...> (README: "Several nodes").'
+        )
+
+
 def train(cfg: DictConfig) -> dict:
     """Train one experiment; returns its summary (also written to <run_dir>/summary.json).
 
@@ -153,6 +173,7 @@ def train(cfg: DictConfig) -> dict:
             default_root_dir=str(out),
             **chosen,
         )
+        check_nodes(trainer)
     except Exception as exc:  # nothing trained yet: record why, then report
         err = user_error(exc) or exc
         # A run directory being resumed keeps what its summary says it reached (iterations,

@@ -286,6 +286,31 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+def test_several_nodes_without_a_launcher_say_how_to_start_them(tmp_path, data_dir, monkeypatch):
+    """Not waiting 30 minutes for nodes that cannot find this one (MASTER_ADDR unset)."""
+    for name in [n for n in os.environ if n.startswith(("SLURM_", "MASTER_", "TORCHELASTIC"))]:
+        monkeypatch.delenv(name)
+    run = tmp_path / "run"
+    res = run_cli(
+        "train", *TINY, "trainer=ddp", "trainer.accelerator=cpu", "trainer.devices=1",
+        "trainer.num_nodes=2", f"data.root={data_dir}", f"hydra.run.dir={run}", cwd=tmp_path,
+        timeout=120,
+    )  # fmt: skip
+    assert res.returncode == 1
+    message = (
+        "ganlab: error: trainer.num_nodes=2, but this process was not started by a cluster "
+        "launcher (srun under SLURM, torchrun) and MASTER_ADDR is not set: the other nodes' "
+        "processes could not find it, and it would wait for them. Run it through srun or "
+        "torchrun, or start the same command on every node with MASTER_ADDR=<node 0's "
+        'address> MASTER_PORT=<a free port> NODE_RANK=<0, 1, ...> (README: "Several nodes").'
+    )
+    errors = [line for line in res.stderr.splitlines() if line.startswith("ganlab: error:")]
+    assert errors == [message]  # one line
+    assert "Traceback" not in res.stderr
+    summary = json.loads((run / "summary.json").read_text())
+    assert summary["status"] == "failed" and "MASTER_ADDR" in summary["message"]
+
+
 # How each of 2 nodes' one process learns its place: from a launcher's variables (torchrun,
 # a plain ssh), or from SLURM's tasks as submitit's launcher starts them (srun).
 NODE_ENVS = {
