@@ -19,13 +19,13 @@ from ganlab.metrics.evaluator import build_extractors
 @contextmanager
 def node_leader_first(trainer: L.Trainer) -> Iterator[None]:
     """Run the block on each node's first process (local rank 0), then on the node's other
-    processes at once: what the first one caches (MNISTNet trained, ~1 min on a CPU; the
-    Inception weights checked), the others read instead of each doing it again. Per node,
-    as Lightning's ``prepare_data``: the cache may be on a node's local disk.
+    processes at once: what the first one caches (MNISTNet, trained on first use, ~1 min on
+    a CPU), the others read instead of each training their own. Per node, as Lightning's
+    ``prepare_data``: the cache may be on a node's local disk.
 
     Fabric has this (``Fabric.rank_zero_first``), the Trainer has not; this is Fabric's, on
     the Trainer's ranks, with its barrier: a gloo group without a timeout, since the block
-    may outlast the collective timeout (NCCL's is 10 minutes)."""
+    may outlast the collective timeout (30 minutes in Lightning's DDP)."""
     if trainer.world_size == 1:
         yield
         return
