@@ -21,8 +21,9 @@ CONF_DIR = str(Path(__file__).resolve().parents[2] / "conf")
 
 def quiet_library_noise() -> None:
     """Hide messages that are noise for a ganlab user: Lightning's advert for its cloud
-    logger, the CSV logger's warning about the run directory Hydra already filled, and a
-    deprecation inside Lightning's own code."""
+    logger, the CSV logger's warning about the run directory Hydra already filled, a
+    deprecation inside Lightning's own code, and two ModelCheckpoint warnings that do not
+    apply to ganlab's."""
     logging.getLogger("lightning.pytorch.utilities.rank_zero").addFilter(
         lambda record: not str(record.msg).startswith("\N{ELECTRIC LIGHT BULB} Tip")
     )
@@ -32,6 +33,10 @@ def quiet_library_noise() -> None:
     warnings.filterwarnings("ignore", message=r".*isinstance\(treespec, LeafSpec\)")
     # A checkpoint holds the weights after the step, which is what resuming needs.
     warnings.filterwarnings("ignore", message="Using ModelCheckpoint with manual optimization")
+    # Continuing from a checkpoint into a new run directory (ckpt_path=...): Lightning says the
+    # ModelCheckpoint's best-k records are not reloaded. ganlab's keeps none (save_top_k: 0,
+    # last.ckpt only); best.ckpt and its record belong to the evaluation callback, which is.
+    warnings.filterwarnings("ignore", message="The dirpath has changed from")
 
 
 def require_values(cfg: DictConfig) -> None:

@@ -286,6 +286,25 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+def test_continuing_into_a_new_run_directory_is_quiet(tmp_path, data_dir):
+    """ckpt_path= from another run: no warning about ModelCheckpoint's best-k records, which
+    ganlab's does not keep."""
+    first, second = tmp_path / "first", tmp_path / "second"
+    common = [*TINY, f"data.root={data_dir}"]
+    res = run_cli("train", *common, "max_iters=2", f"hydra.run.dir={first}", cwd=tmp_path)
+    assert res.returncode == 0, res.stderr
+    last = first / "checkpoints" / "last.ckpt"
+    res = run_cli(
+        "train", *common, "max_iters=3", f"ckpt_path={last}", f"hydra.run.dir={second}",
+        cwd=tmp_path,
+    )  # fmt: skip
+    assert res.returncode == 0, res.stderr
+    assert "dirpath has changed" not in res.stderr + res.stdout
+    summary = json.loads((second / "summary.json").read_text())
+    assert (summary["status"], summary["g_steps"]) == ("completed", 3)
+    assert summary["resumed_from"] == str(last)
+
+
 def test_several_nodes_without_a_launcher_say_how_to_start_them(tmp_path, data_dir, monkeypatch):
     """Not waiting 30 minutes for nodes that cannot find this one (MASTER_ADDR unset)."""
     for name in [n for n in os.environ if n.startswith(("SLURM_", "MASTER_", "TORCHELASTIC"))]:
