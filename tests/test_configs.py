@@ -11,12 +11,15 @@ from ganlab.cli.common import CONF_DIR
 from ganlab.cli.overrides import check_overrides
 from ganlab.cli.train import train
 from ganlab.models.conditional_gan import fill_label_config
+from ganlab.models.loading import build_model
 from tests.conftest import CYCLE_TINY, TINY, compose_train
 from tests.data.conftest import build_celeba, build_unpaired_folder
 
 GROUPS = (
     "model",
     "loss",
+    "reg",
+    "augment",
     "data",
     "trainer",
     "logger",
@@ -53,7 +56,9 @@ MODEL_DATA = {"cyclegan": "mnist_unpaired"}
 
 def test_every_group_has_configs():
     assert {g for g, _ in CONFIGS} == set(GROUPS)
-    assert {"js", "ls", "wgan_gp"} <= {n for g, n in CONFIGS if g == "loss"}
+    assert {"js", "ls", "wgan_gp", "hinge", "wgan"} <= {n for g, n in CONFIGS if g == "loss"}
+    assert {n for g, n in CONFIGS if g == "reg"} == {"none", "r1"}
+    assert {n for g, n in CONFIGS if g == "augment"} == {"none", "diffaug", "ada"}
     assert {"mnist", "celeba", "folder"} <= {n for g, n in CONFIGS if g == "data"}
     assert {"wandb", "tensorboard", "csv", "none"} <= {n for g, n in CONFIGS if g == "logger"}
     assert {"default", "cpu", "gpu", "ddp"} <= {n for g, n in CONFIGS if g == "trainer"}
@@ -76,7 +81,7 @@ def test_config_composes_and_instantiates(group, name, tmp_path, data_dir):
     check_targets(cfg)  # every shipped config passes the key and type check
     datamodule = instantiate(cfg.data)
     fill_label_config(cfg.model, datamodule)  # a conditional model's classes (as ganlab-train)
-    model = instantiate(cfg.model, loss=instantiate(cfg.loss))
+    model = build_model(cfg)
     # The nets take their image size and channels from the data config.
     generator = getattr(model, "generator_ab", None) or model.generator
     last_conv = [
@@ -109,7 +114,7 @@ def test_loss_model_specialisations_apply(name, tmp_path, data_dir):
     )
     assert cfg_choice(cfg, "loss_model") == name
     fill_label_config(cfg.model, instantiate(cfg.data))
-    instantiate(cfg.model, loss=instantiate(cfg.loss))  # e.g. no BatchNorm critic for WGAN-GP
+    build_model(cfg)  # e.g. no BatchNorm critic for WGAN-GP
 
 
 def test_cdcgan_is_dcgan_with_labels(tmp_path, data_dir):
@@ -150,3 +155,12 @@ def test_every_experiment_trains_with_tiny_limits(name, tmp_path, data_dir):
     )
     summary = train(cfg)
     assert summary["status"] == "completed" and summary["g_steps"] == 2
+
+
+def test_wgan_gets_the_papers_rmsprop_and_n_critic(tmp_path, data_dir):
+    cfg = compose_train(tmp_path / "run", ["loss=wgan"], data_dir)
+    assert cfg.model.n_critic == 5 and cfg.loss.clip == 0.01
+    for opt in (cfg.model.g_optimizer, cfg.model.d_optimizer):
+        assert opt._target_ == "torch.optim.RMSprop" and opt.lr == 5e-5 and "betas" not in opt
+    for opt in build_model(cfg).configure_optimizers():
+        assert isinstance(opt, torch.optim.RMSprop) and opt.param_groups[0]["lr"] == 5e-5

@@ -22,6 +22,11 @@ class AdversarialLoss(nn.Module):
     #: such a critic is not compiled (speed.compile), as compiled graphs have no double
     #: backward.
     double_backward: bool = False
+    #: The D output that separates "real" (above) from "fake" (below): r_t = E[sign(D(x) -
+    #: real_threshold)] on real images tells how sure D is of them (ADA's overfitting
+    #: signal, Karras et al. 2020). None for critics whose outputs have no fixed offset
+    #: (Wasserstein losses): they log no r_t and cannot drive ADA.
+    real_threshold: float | None = 0.0
 
     def d_loss(
         self,
@@ -35,3 +40,7 @@ class AdversarialLoss(nn.Module):
 
     def g_loss(self, d_fake: torch.Tensor) -> torch.Tensor:
         raise NotImplementedError
+
+    def constrain(self, critic: nn.Module) -> None:
+        """Called after every update of ``critic``: a constraint the loss puts on its weights
+        (WGAN's clipping). None by default."""

@@ -10,6 +10,8 @@ from ganlab.losses.base import AdversarialLoss, Terms
 class LSLoss(AdversarialLoss):
     """D: ``0.5 E[(D(x)-1)^2] + 0.5 E[D(G(z))^2]``; G: ``0.5 E[(D(G(z))-1)^2]``."""
 
+    real_threshold = 0.5  # halfway between the fake (0) and real (1) targets
+
     def d_loss(self, critic, real, fake, d_real, d_fake) -> tuple[torch.Tensor, Terms]:
         loss_real = 0.5 * (d_real - 1).pow(2).mean()
         loss_fake = 0.5 * d_fake.pow(2).mean()

@@ -14,12 +14,12 @@ from tests.conftest import TINY, run_cli
             ["model=dcgn"],
             (
                 "model=dcgn is not a choice. Did you mean dcgan? "
-                "The choices for model are: cdcgan, cyclegan, dcgan."
+                "The choices for model are: cdcgan, cyclegan, dcgan, sngan."
             ),
         ),
         (
             ["-m", "loss=js,lss"],
-            "loss=lss is not a choice. Did you mean ls? The choices for loss are: js, ls, wgan_gp.",
+            "loss=lss is not a choice. Did you mean ls? The choices for loss are: hinge, js, ls, wgan, wgan_gp.",
         ),
         (
             ["features=[mnistnet,incepton]"],
@@ -65,7 +65,7 @@ def test_the_cli_prints_one_line_and_exits_1(tmp_path):
     assert res.returncode == 1
     assert res.stderr.strip() == (
         "ganlab: error: loss=wgan-gp is not a choice. Did you mean wgan_gp? "
-        "The choices for loss are: js, ls, wgan_gp."
+        "The choices for loss are: hinge, js, ls, wgan, wgan_gp."
     )
     assert not (tmp_path / "outputs").exists()  # stopped before Hydra made a run directory
 

@@ -4,7 +4,7 @@ import pytest
 import torch
 from torch import nn
 
-from ganlab.losses import JSLoss, LSLoss, WGANGPLoss, gradient_penalty
+from ganlab.losses import HingeLoss, JSLoss, LSLoss, WGANGPLoss, WGANLoss, gradient_penalty
 
 D_REAL = torch.tensor([2.0, 0.0])
 D_FAKE = torch.tensor([-1.0, 0.0])
@@ -89,3 +89,52 @@ def test_gradient_penalty_is_float32_under_autocast():
 def test_only_wgan_gp_refuses_batchnorm_critics():
     assert JSLoss.allows_batchnorm_critic and LSLoss.allows_batchnorm_critic
     assert not WGANGPLoss.allows_batchnorm_critic
+
+
+def test_hinge_losses_on_known_outputs():
+    # max(0, 1 - 2), max(0, 1 - 0) | max(0, 1 + (-1)), max(0, 1 + 0)
+    total, terms = d_loss(HingeLoss())
+    assert terms["d_loss_real"].item() == pytest.approx(0.5)
+    assert terms["d_loss_fake"].item() == pytest.approx(0.5)
+    assert total.item() == pytest.approx(1.0)
+    total, _ = d_loss(HingeLoss(), torch.tensor([0.5, 3.0]), torch.tensor([-3.0, 0.25]))
+    assert total.item() == pytest.approx(0.25 + 0.625)
+    assert HingeLoss().g_loss(torch.tensor([1.0, -3.0])).item() == pytest.approx(1.0)
+
+
+def test_wgan_losses_on_known_outputs():
+    total, terms = d_loss(WGANLoss())
+    assert terms["wasserstein"].item() == pytest.approx(1.0 - (-0.5))
+    assert total.item() == pytest.approx(-1.5)
+    assert WGANLoss().g_loss(torch.tensor([1.0, -3.0])).item() == pytest.approx(1.0)
+
+
+def test_wgan_clips_every_critic_weight_after_a_step():
+    torch.manual_seed(0)
+    critic = nn.Sequential(nn.Linear(4, 8), nn.BatchNorm1d(8), nn.Linear(8, 1))
+    loss = WGANLoss(clip=0.01)
+    opt = torch.optim.RMSprop(critic.parameters(), lr=0.5)
+    real, fake = torch.randn(16, 4), torch.randn(16, 4) + 1
+    d_total, _ = loss.d_loss(critic, real, fake, critic(real), critic(fake))
+    d_total.backward()
+    opt.step()
+    assert max(p.abs().max().item() for p in critic.parameters()) > 0.01  # the step left them
+    loss.constrain(critic)
+    for param in critic.parameters():
+        assert param.abs().max().item() <= 0.01
+    for layer in (critic[0], critic[2]):  # RMSprop's large steps: clipped to the bound exactly
+        assert layer.weight.abs().max().item() == pytest.approx(0.01)
+    assert critic[1].running_var.max().item() > 0.01  # buffers are not weights: untouched
+
+
+def test_other_losses_impose_no_constraint():
+    critic = nn.Linear(4, 1)
+    before = [p.detach().clone() for p in critic.parameters()]
+    for loss in (JSLoss(), LSLoss(), HingeLoss(), WGANGPLoss()):
+        loss.constrain(critic)
+    assert all(torch.equal(a, b) for a, b in zip(before, critic.parameters()))
+
+
+def test_each_loss_declares_where_its_real_and_fake_outputs_part():
+    assert [loss.real_threshold for loss in (JSLoss(), HingeLoss(), LSLoss())] == [0, 0, 0.5]
+    assert WGANLoss.real_threshold is None and WGANGPLoss.real_threshold is None
