@@ -44,6 +44,7 @@ from ganlab.cli.run_names import flat_config
 from ganlab.csv_logger import ResumableCSVLogger
 from ganlab.errors import ConfigError, StorageError
 from ganlab.models.conditional_gan import fill_label_config
+from ganlab.models.loading import build_model
 from ganlab.profiler import NoProfiler
 
 VERSIONED = ("ganlab", "torch", "torchvision", "lightning", "hydra-core", "torchmetrics", "numpy")
@@ -63,7 +64,8 @@ def library_versions() -> dict[str, str]:
 def run_info(cfg: DictConfig) -> dict:
     """The config choices that identify a run in summary.json and reports."""
     choices = HydraConfig.get().runtime.choices if HydraConfig.initialized() else {}
-    info = {group: choices.get(group) for group in ("model", "loss", "data", "trainer")}
+    groups = ("model", "loss", "reg", "augment", "data", "trainer")
+    info = {group: choices.get(group) for group in groups}
     return {**info, "seed": cfg.seed, "max_iters": cfg.max_iters, "versions": library_versions()}
 
 
@@ -127,7 +129,9 @@ def train(cfg: DictConfig) -> dict:
     out = Path(cfg.paths.output_dir)
     info = run_info(cfg)
     try:
-        check_targets(cfg, ("model", "loss", "data", "speed"))  # before any data is touched
+        check_targets(
+            cfg, ("model", "loss", "reg", "augment", "data", "speed")
+        )  # before any data is touched
         check_accelerator(cfg.trainer)
         start = resume_point(cfg, out)
         if cfg.get("resume") == "auto" and (done := finished_summary(out, cfg.max_iters)):
@@ -140,7 +144,7 @@ def train(cfg: DictConfig) -> dict:
         L.seed_everything(cfg.seed, workers=True)
         datamodule = instantiate(cfg.data)
         fill_label_config(cfg.model, datamodule)  # a conditional model's classes, from the data
-        model = instantiate(cfg.model, loss=instantiate(cfg.loss))
+        model = build_model(cfg)
         model.max_nonfinite_skips = cfg.max_nonfinite_skips
         if cfg.get("speed"):
             model.speed = instantiate(cfg.speed)

@@ -11,9 +11,11 @@ from lightning.pytorch.utilities import rank_zero_warn
 from torch import nn
 from torch.nn.modules.batchnorm import _BatchNorm
 
+from ganlab.augment import Augment, NoAugment
 from ganlab.errors import ConfigError, DivergedError
 from ganlab.losses.base import AdversarialLoss
 from ganlab.models.speed import Speed
+from ganlab.regularizers import NoRegularizer, Regularizer
 
 OptimizerFactory = Callable[..., torch.optim.Optimizer]
 # Shown on the progress bar as well as logged.
@@ -71,20 +73,42 @@ def check_critic(discriminator: nn.Module, loss: AdversarialLoss, key: str) -> N
         )
 
 
+def check_augment(loss: AdversarialLoss, augment: Augment) -> None:
+    """Refuse an adaptive augmentation (ADA) with a loss whose D outputs have no sign."""
+    if augment.adaptive and loss.real_threshold is None:
+        raise ConfigError(
+            f"augment={type(augment).__name__} adapts to r_t = E[sign(D(real))], but "
+            f"{type(loss).__name__}'s critic outputs have no fixed offset, so their sign means "
+            "nothing. Use it with loss=js, ls or hinge, or use augment=diffaug."
+        )
+
+
 class AdversarialModule(L.LightningModule):
     """Manual optimization with G and D optimizers, and the counters every callback reads.
 
     ``g_steps`` (iterations, what ``max_iters`` counts), ``d_steps`` (batches) and
     ``images_seen`` (all ranks together) are plain ints, saved in checkpoints by
     ``on_save_checkpoint``; tensors would force a device sync each time they are compared.
+
+    What every model's discriminators see goes through ``critic_loss`` and
+    ``generator_loss``: the loss, the regulariser (``reg``) and the augmentation
+    (``augment``) apply the same way to a GAN's D and to CycleGAN's two.
     """
 
-    def __init__(self, n_critic: int = 1) -> None:
+    def __init__(
+        self,
+        n_critic: int = 1,
+        reg: Regularizer | None = None,
+        augment: Augment | None = None,
+    ) -> None:
         super().__init__()
         if n_critic < 1:
             raise ConfigError(f"model.n_critic must be >= 1, got {n_critic}")
         self.automatic_optimization = False
         self.n_critic = n_critic
+        self.reg = reg if reg is not None else NoRegularizer()
+        # A module: ADA's probability p is a buffer, saved in checkpoints with the weights.
+        self.augment = augment if augment is not None else NoAugment()
         self.g_steps = self.d_steps = self.images_seen = 0
         # Updates with a non-finite gradient that may be skipped before the run stops as
         # diverged (ganlab-train sets it from the top-level max_nonfinite_skips).
@@ -112,7 +136,8 @@ class AdversarialModule(L.LightningModule):
         it for DDP. A loss with a gradient penalty keeps the critics eager."""
         if self._speed_applied:
             return
-        eager = self.critics if getattr(self.loss, "double_backward", False) else []
+        double_backward = self.loss.double_backward or self.reg.double_backward
+        eager = self.critics if double_backward else []
         device = self.trainer.strategy.root_device if self._trainer is not None else self.device
         self.speed.prepare(self, self.nets, eager, device.type)
         self._speed_applied = True
@@ -120,6 +145,43 @@ class AdversarialModule(L.LightningModule):
     def make_optimizer(self, factory: OptimizerFactory, params) -> torch.optim.Optimizer:
         """The configured optimizer for ``params``, fused where ``speed`` says so."""
         return self.speed.optimizer(factory, params)
+
+    def critic_loss(
+        self, critic, real: torch.Tensor, fake: torch.Tensor
+    ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        """D's objective on real and (detached) fake images, and its values to log:
+        ``d_real``, ``d_fake`` (mean outputs), the loss's terms, the regulariser's on the
+        steps it is due, and ``r_t`` = E[sign(D(real))] (relative to the loss's threshold).
+
+        Everything here sees the images through one augmentation draw, so real, fake and
+        the penalties' images (interpolates, R1's reals) are transformed alike; ``critic``
+        is D as a function of the images alone (a conditional model binds the labels).
+        """
+        seen = self.augment.draw(real)
+
+        def judge(images: torch.Tensor) -> torch.Tensor:
+            return critic(seen(images))
+
+        d_real, d_fake = judge(real), judge(fake)
+        loss, terms = self.loss.d_loss(judge, real, fake, d_real, d_fake)
+        values = {"d_real": d_real.mean(), "d_fake": d_fake.mean(), **terms}
+        if self.reg.due(self.d_steps):
+            penalty, reg_terms = self.reg.penalty(judge, real)
+            loss = loss + penalty
+            values.update(reg_terms)
+        threshold = self.loss.real_threshold
+        if threshold is not None:
+            # Near 1: D calls (almost) every training image real with confidence, the sign
+            # that it memorises them (README, "Small data"). Stays on the device.
+            r_t = torch.sign(d_real.detach().float() - threshold).mean()
+            values["r_t"] = r_t
+            self.augment.observe(r_t, real.shape[0])  # this process's: ADA sums over ranks
+        return loss, values
+
+    def generator_loss(self, critic, fake: torch.Tensor) -> torch.Tensor:
+        """G's adversarial loss: D's verdict on ``fake`` through a fresh augmentation draw
+        (differentiable, so the gradient reaches G through it)."""
+        return self.loss.g_loss(critic(self.augment.draw(fake)(fake)))
 
     def g_turn(self) -> bool:
         """Whether the batch about to be trained ends with a G update."""

@@ -9,11 +9,13 @@ import torch
 from omegaconf import DictConfig, open_dict
 from torch import nn
 
+from ganlab.augment import Augment
 from ganlab.data.base import LabelSpec
 from ganlab.errors import ConfigError, did_you_mean
 from ganlab.losses.base import AdversarialLoss
 from ganlab.models.base import OptimizerFactory, run_in_eval_mode
 from ganlab.models.gan import GAN
+from ganlab.regularizers import Regularizer
 
 # Rows of the per-class preview grid (for more classes, the first ones).
 MAX_PREVIEW_ROWS = 16
@@ -48,10 +50,12 @@ class ConditionalGAN(GAN):
         grad_clip_d: float | None = None,
         ema_decay: float | None = None,
         ema_start: int = 0,
+        reg: Regularizer | None = None,
+        augment: Augment | None = None,
     ):
         super().__init__(
             generator, discriminator, loss, g_optimizer, d_optimizer,
-            n_critic, grad_clip_g, grad_clip_d, ema_decay, ema_start,
+            n_critic, grad_clip_g, grad_clip_d, ema_decay, ema_start, reg, augment,
         )  # fmt: skip
         if num_classes is None or num_classes < 1:
             raise ConfigError(

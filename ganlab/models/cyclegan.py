@@ -13,15 +13,18 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ganlab.augment import Augment
 from ganlab.errors import ConfigError
 from ganlab.losses.base import AdversarialLoss
 from ganlab.models.base import (
     AdversarialModule,
     OptimizerFactory,
+    check_augment,
     check_critic,
     run_in_eval_mode,
 )
 from ganlab.models.image_pool import ImagePool
+from ganlab.regularizers import Regularizer
 
 DIRECTIONS = ("a2b", "b2a")
 INTERVALS = ("iteration", "epoch")
@@ -67,10 +70,13 @@ class CycleGAN(AdversarialModule):
         lr_schedule: dict | None = None,
         grad_clip_g: float | None = None,
         grad_clip_d: float | None = None,
+        reg: Regularizer | None = None,
+        augment: Augment | None = None,
     ):
-        super().__init__(n_critic)
+        super().__init__(n_critic, reg, augment)
         check_critic(discriminator_a, loss, "model.discriminator_a")
         check_critic(discriminator_b, loss, "model.discriminator_b")
+        check_augment(loss, self.augment)
         if pool_size < 0:
             raise ConfigError(f"model.pool_size must be >= 0 (0: no pool), got {pool_size}")
         self.generator_ab, self.generator_ba = generator_ab, generator_ba
@@ -202,25 +208,22 @@ class CycleGAN(AdversarialModule):
             ("a", self.discriminator_a, a, self.pool_a, fake_a),
             ("b", self.discriminator_b, b, self.pool_b, fake_b),
         ):
-            fake = pool.query(fake.detach())
-            d_real, d_fake = critic(real), critic(fake)
-            loss, terms = self.loss.d_loss(critic, real, fake, d_real, d_fake)
+            loss, values = self.critic_loss(critic, real, pool.query(fake.detach()))
             total = total + self.d_loss_weight * loss
-            logs.update(
-                {
-                    f"train/d_loss_{name}": loss,
-                    f"train/d_real_{name}": d_real.mean(),
-                    f"train/d_fake_{name}": d_fake.mean(),
-                    **{f"train/{term}_{name}": value for term, value in terms.items()},
-                }
-            )
-        return self.step("d", opt_d, total, self.grad_clip_d, logs)
+            logs[f"train/d_loss_{name}"] = loss
+            logs.update({f"train/{term}_{name}": value for term, value in values.items()})
+        logs = self.step("d", opt_d, total, self.grad_clip_d, logs)
+        if logs is not None:
+            self.loss.constrain(self.discriminator_a)
+            self.loss.constrain(self.discriminator_b)
+            logs.update({f"train/{k}": v for k, v in self.augment.logs().items()})
+        return logs
 
     def _g_update(self, opt_g, a, b, fake_a, fake_b) -> dict[str, torch.Tensor] | None:
         # D's parameters need no gradients for G's update: toggling skips that work.
         self.toggle_optimizer(opt_g)
-        adv_ab = self.loss.g_loss(self.discriminator_b(fake_b))
-        adv_ba = self.loss.g_loss(self.discriminator_a(fake_a))
+        adv_ab = self.generator_loss(self.discriminator_b, fake_b)
+        adv_ba = self.generator_loss(self.discriminator_a, fake_a)
         cycle_a = F.l1_loss(self.generator_ba(fake_b), a)
         cycle_b = F.l1_loss(self.generator_ab(fake_a), b)
         total = adv_ab + adv_ba + self.lambda_a * cycle_a + self.lambda_b * cycle_b

@@ -8,14 +8,17 @@ import torch
 from torch import nn
 from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 
+from ganlab.augment import Augment
 from ganlab.errors import ConfigError
 from ganlab.losses.base import AdversarialLoss
 from ganlab.models.base import (
     AdversarialModule,
     OptimizerFactory,
+    check_augment,
     check_critic,
     run_in_eval_mode,
 )
+from ganlab.regularizers import Regularizer
 
 
 class GAN(AdversarialModule):
@@ -39,9 +42,12 @@ class GAN(AdversarialModule):
         grad_clip_d: float | None = None,
         ema_decay: float | None = None,
         ema_start: int = 0,
+        reg: Regularizer | None = None,
+        augment: Augment | None = None,
     ):
-        super().__init__(n_critic)
+        super().__init__(n_critic, reg, augment)
         check_critic(discriminator, loss, "model.discriminator")
+        check_augment(loss, self.augment)
         self.generator = generator
         self.discriminator = discriminator
         self.loss = loss
@@ -129,23 +135,19 @@ class GAN(AdversarialModule):
             fake = self.generate(z, cond)
 
         critic = self.critic(cond)
-        d_real = critic(real)
-        d_fake = critic(fake.detach())
-        d_loss, terms = self.loss.d_loss(critic, real, fake.detach(), d_real, d_fake)
-        d_logs = {
-            "train/d_real": d_real.mean(),
-            "train/d_fake": d_fake.mean(),
-            **{f"train/{name}": value for name, value in terms.items()},
-        }
+        d_loss, d_values = self.critic_loss(critic, real, fake.detach())
+        d_logs = {f"train/{name}": value for name, value in d_values.items()}
         logs = self.step("d", opt_d, d_loss, self.grad_clip_d, d_logs)
         if logs is None:  # a skipped non-finite update: the batch is dropped
             return
+        self.loss.constrain(self.discriminator)
+        logs.update({f"train/{name}": value for name, value in self.augment.logs().items()})
         self.d_steps += 1
         self.images_seen += real.shape[0] * self.trainer.world_size  # all ranks together
         if g_turn:
             # D's parameters need no gradients for G's update: toggling skips that work.
             self.toggle_optimizer(opt_g)
-            g_loss = self.loss.g_loss(critic(fake))
+            g_loss = self.generator_loss(critic, fake)
             g_logs = self.step("g", opt_g, g_loss, self.grad_clip_g, {})
             self.untoggle_optimizer(opt_g)
             if g_logs is None:  # skipped: D's update of this batch stands

@@ -38,6 +38,17 @@ def read_checkpoint(path: Path, mmap: bool = False) -> dict:
     )
 
 
+def build_model(cfg: DictConfig):
+    """The LightningModule of an experiment config, with its loss, regulariser and
+    augmentation (each a group of its own; a config saved before the ``reg`` and
+    ``augment`` groups existed has neither, and gets none)."""
+    parts = {"loss": instantiate(cfg.loss)}
+    for group in ("reg", "augment"):
+        if cfg.get(group) is not None:
+            parts[group] = instantiate(cfg[group])
+    return instantiate(cfg.model, **parts)
+
+
 def load_checkpoint(ckpt_path: str | Path, device: str = "cpu") -> tuple[object, DictConfig]:
     """The LightningModule (weights, counters and EMA loaded, eval mode) and its config."""
     path = Path(ckpt_path).expanduser()
@@ -49,7 +60,7 @@ def load_checkpoint(ckpt_path: str | Path, device: str = "cpu") -> tuple[object,
     if not isinstance(ckpt, dict) or CONFIG_KEY not in ckpt:
         raise CheckpointError(f"{path} is not a ganlab checkpoint (it holds no '{CONFIG_KEY}').")
     cfg = OmegaConf.create(ckpt[CONFIG_KEY])
-    model = instantiate(cfg.model, loss=instantiate(cfg.loss))
+    model = build_model(cfg)
     model.load_state_dict(ckpt["state_dict"])
     model.on_load_checkpoint(ckpt)
     return model.to(device).eval(), cfg
