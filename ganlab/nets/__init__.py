@@ -8,6 +8,7 @@ from ganlab.nets.cdcgan import (
 )
 from ganlab.nets.cyclegan import PatchDiscriminator, ResnetGenerator
 from ganlab.nets.dcgan import DCGANDiscriminator, DCGANGenerator
+from ganlab.nets.sngan import SNGANDiscriminator, SNGANGenerator
 
 __all__ = [
     "CBNDCGANGenerator",
@@ -18,4 +19,6 @@ __all__ = [
     "PatchDiscriminator",
     "ProjectionDiscriminator",
     "ResnetGenerator",
+    "SNGANDiscriminator",
+    "SNGANGenerator",
 ]
