@@ -43,7 +43,9 @@ from ganlab.cli.common import CONF_DIR
 NET_OVERRIDES: list[str] = []
 
 
-def ganlab_cfg(size, batch, iters, warmup, device, out, overrides=()):
+def ganlab_cfg(size, batch, iters, warmup, device, out, overrides=(), random_data=True):
+    """ganlab-train's config for the benchmark: in-memory random images unless
+    ``random_data`` is False (then the data the overrides choose), and the Timer."""
     overrides = [*NET_OVERRIDES,
         "logger=none", "~callbacks.evaluation", f"max_iters={iters}", f"data.batch_size={batch}",
         f"paths.output_dir={out}", f"trainer.accelerator={'gpu' if device != 'cpu' else 'cpu'}",
@@ -54,8 +56,9 @@ def ganlab_cfg(size, batch, iters, warmup, device, out, overrides=()):
         cfg = compose("train", overrides=overrides, return_hydra_config=True)
     HydraConfig.instance().set_config(cfg)
     OmegaConf.set_struct(cfg, False)
-    cfg.data = {"_target_": "benchmarks.common.RandomImages", "image_size": size, "channels": 3,
-                "batch_size": batch, "num_workers": 0}  # fmt: skip
+    if random_data:
+        cfg.data = {"_target_": "benchmarks.common.RandomImages", "image_size": size,
+                    "channels": 3, "batch_size": batch, "num_workers": 0}  # fmt: skip
     cfg.callbacks.bench_timer = {"_target_": "benchmarks.common.Timer", "warmup": warmup,
                                  "device": device}  # fmt: skip
     return cfg

@@ -28,22 +28,32 @@ class EpochSampler(DistributedSampler):
     left out of the next pass only (a resume into the middle of an epoch). Under DDP each rank
     takes every world-th item of the same order, as DistributedSampler does; being one, it is
     not replaced by Lightning's (which would yield bare indices).
+
+    ``passes`` > 1 makes one epoch cover the data that many times, each in its own order
+    (drawn one after the other from the epoch's generator, so ``passes=1`` is the plain
+    order): for a data set of a few batches, the cost of starting an epoch (a new iterator,
+    refilling the workers' queue, the Lightning hooks) then falls on one batch in many.
     """
 
-    def __init__(self, size: int, seed: int, shuffle: bool = True) -> None:
+    def __init__(self, size: int, seed: int, shuffle: bool = True, passes: int = 1) -> None:
         distributed = dist.is_available() and dist.is_initialized()
         world, rank = (dist.get_world_size(), dist.get_rank()) if distributed else (1, 0)
         super().__init__(
-            range(size), num_replicas=world, rank=rank, shuffle=shuffle, seed=int(seed)
+            range(size * passes), num_replicas=world, rank=rank, shuffle=shuffle, seed=int(seed)
         )
+        self.size, self.passes = size, passes
         self.skip = 0
 
     def __iter__(self) -> Iterator[tuple[int, int]]:
         entropy = np.random.SeedSequence([self.seed, self.epoch]).generate_state(2)
         gen = torch.Generator().manual_seed(int(entropy[0]) << 32 | int(entropy[1]))
-        size = len(self.dataset)
-        order = torch.randperm(size, generator=gen) if self.shuffle else torch.arange(size)
-        seeds = torch.randint(2**62, (size,), generator=gen)
+        orders, seeds = [], []
+        for _ in range(self.passes):
+            n = self.size
+            orders.append(torch.randperm(n, generator=gen) if self.shuffle else torch.arange(n))
+            seeds.append(torch.randint(2**62, (n,), generator=gen))
+        order, seeds = torch.cat(orders), torch.cat(seeds)
+        size = len(order)
         if self.total_size > size:  # pad, as DistributedSampler does, so ranks get equal shares
             order = torch.cat([order, order[: self.total_size - size]])
             seeds = torch.cat([seeds, seeds[: self.total_size - size]])
@@ -101,9 +111,15 @@ class ResumableLoader(DataLoader):
     """A shuffling DataLoader whose position (epoch, batches served) is saved in checkpoints."""
 
     def __init__(
-        self, dataset: Dataset, seed: int, shuffle: bool = True, drop_last: bool = False, **kwargs
+        self,
+        dataset: Dataset,
+        seed: int,
+        shuffle: bool = True,
+        drop_last: bool = False,
+        passes: int = 1,
+        **kwargs,
     ) -> None:
-        self.epoch_sampler = EpochSampler(len(dataset), seed, shuffle)
+        self.epoch_sampler = EpochSampler(len(dataset), seed, shuffle, passes)
         # Its own generator for the workers' base seed: a new iterator (every epoch, and on
         # resume) then draws nothing from the global RNG that the model's noise comes from.
         generator = torch.Generator().manual_seed(int(seed))

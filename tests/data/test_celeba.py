@@ -55,7 +55,7 @@ def test_single_and_empty_target_type(celeba_root):
 
 def test_grayscale_and_loader(celeba_root):
     root, _ = celeba_root
-    dm = CelebADataModule(root, channels=1, image_size=32, batch_size=2, num_workers=0)
+    dm = CelebADataModule(root, channels=1, image_size=32, batch_size=2, num_workers=0, repeat=1)
     dm.setup("fit")
     batches = list(dm.train_dataloader())
     assert len(batches) == 1 and batches[0][0].shape == (2, 1, 32, 32)
@@ -188,7 +188,7 @@ def test_attribute_labels_are_the_chosen_columns(tmp_path, make_celeba):
 
 def test_attribute_labels_batch_as_float_vectors(celeba_root):
     root, info = celeba_root
-    dm = CelebADataModule(root, labels="attr", attributes=["Male", "Young"], batch_size=3)
+    dm = CelebADataModule(root, labels="attr", attributes=["Male", "Young"], batch_size=3, repeat=1)
     (images, labels), *rest = list(dm.train_dataloader())
     assert not rest and images.shape == (3, 3, 64, 64)
     assert labels.dtype == torch.float32 and labels.shape == (3, 2)
@@ -320,6 +320,7 @@ def test_labels_survive_worker_processes(people, labels):
             batch_size=4,
             num_workers=workers,
             persistent_workers=False,
+            repeat=1,
         )
         return torch.cat([y for _, y in dm.train_dataloader()])
 

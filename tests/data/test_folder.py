@@ -48,7 +48,7 @@ def test_every_mode_and_size_becomes_a_square_in_range(folder, channels):
 
 
 def test_no_splits_and_loader_drops_last(folder):
-    dm = FolderDataModule(folder, image_size=16, batch_size=2, num_workers=0)
+    dm = FolderDataModule(folder, image_size=16, batch_size=2, num_workers=0, repeat=1)
     assert dm.get_dataset("val") is dm.get_dataset("test") is dm.get_dataset("train")
     batches = list(dm.train_dataloader())
     assert [tuple(x.shape) for x, _ in batches] == [(2, 3, 16, 16)] * 2  # 5 // 2, rest dropped
@@ -157,7 +157,7 @@ def test_subfolder_labels(folder, make_image):
     (folder / "b" / "fake.png").write_bytes(b"x")  # b's only image is unreadable
     (folder / "notes").mkdir()
     (folder / "notes" / "readme.txt").write_text("no images: not a class")
-    dm = FolderDataModule(folder, labels="subfolder", on_bad_image="skip", batch_size=4)
+    dm = FolderDataModule(folder, labels="subfolder", on_bad_image="skip", batch_size=4, repeat=1)
     with pytest.warns(UserWarning, match="Skipping 1 unreadable image"):
         spec = dm.label_spec()
     # b stays class 1 although its image is skipped, so skipping never renumbers c.

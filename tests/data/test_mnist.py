@@ -70,7 +70,7 @@ def test_resize_once_to_image_size(tiny_mnist, tmp_path):
 
 def test_train_dataloader_batches_drop_last(tiny_mnist, tmp_path):
     tiny_mnist(tmp_path)
-    dm = MNISTDataModule(tmp_path, batch_size=4)
+    dm = MNISTDataModule(tmp_path, batch_size=4, repeat=1)
     dm.setup("fit")
     loader = dm.train_dataloader()
     batches = list(loader)
@@ -198,3 +198,37 @@ def test_memory_is_pinned_for_a_gpu_when_workers_make_the_batches(tmp_path, monk
     assert MNISTDataModule(tmp_path, pin_memory=False).pins_memory(2) is False
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
     assert auto.pins_memory(2) is False
+
+
+def test_limit_trains_on_the_first_images_only(tiny_mnist, tmp_path):
+    tiny_mnist(tmp_path, n_train=10, n_test=4)
+    dm = MNISTDataModule(tmp_path, batch_size=2, limit=3, repeat=2)
+    dm.setup("fit")
+    torch.manual_seed(0)
+    loader = dm.train_dataloader()
+    labels = torch.cat([labels for _, labels in loader])  # the tiny set's label i is image i
+    assert sorted(labels.tolist()) == [0, 0, 1, 1, 2, 2]  # 2 passes of 3 items: 3 batches
+    assert len(loader) == 3
+    assert len(dm.get_dataset("train")) == 10  # evaluation's real images are all there
+    assert len(dm.get_dataset("test")) == 4
+    # The uint8 batches of a limited set are scaled on the device like the others.
+    images = next(iter(loader))[0]
+    assert images.dtype == torch.uint8 and not dm.get_dataset("train").raw
+
+
+def test_repeat_auto_gives_small_sets_epochs_of_at_least_100_batches(tiny_mnist, tmp_path):
+    tiny_mnist(tmp_path, n_train=10, n_test=4)
+    dm = MNISTDataModule(tmp_path, batch_size=4)
+    assert dm.epoch_passes(10) == 40 and dm.epoch_passes(60000) == 1
+    dm.setup("fit")
+    assert len(dm.train_dataloader()) == 100
+
+
+@pytest.mark.parametrize(
+    "kwargs,match",
+    [({"limit": 0}, "data.limit"), ({"repeat": "twice"}, "data.repeat"), ({"limit": 11}, "11")],
+)
+def test_bad_limit_or_repeat_is_one_clear_error(tiny_mnist, tmp_path, kwargs, match):
+    tiny_mnist(tmp_path, n_train=10, n_test=4)
+    with pytest.raises(ConfigError, match=match):
+        MNISTDataModule(tmp_path, batch_size=2, **kwargs).train_dataloader()

@@ -95,7 +95,7 @@ def test_true_translation_invert(tiny):
 
 
 def test_views_cache_names_and_batches(tiny):
-    dm = MNISTUnpairedDataModule(tiny, batch_size=4)
+    dm = MNISTUnpairedDataModule(tiny, batch_size=4, repeat=1)
     assert dm.domain("b").get_dataset("test") is dm.get_dataset("test").domain_b
     assert dm.domain("A").get_dataset("val") is dm.get_dataset("test").domain_a
     assert dm.domain("a").cache_name == "mnistunpaired-A"

@@ -70,3 +70,29 @@ def test_a_saved_position_resumes_mid_epoch_and_moves_on():
     assert batches(resumed) == epoch0[2:]
     resumed.epoch_sampler.set_epoch(1)
     assert batches(resumed) == epoch1
+
+
+def test_an_epoch_of_several_passes_covers_every_item_once_a_pass():
+    sampler = EpochSampler(10, seed=3, passes=3)
+    items = list(sampler)
+    assert len(sampler) == len(items) == 30
+    passes = [[i for i, _ in items[k * 10 : (k + 1) * 10]] for k in range(3)]
+    assert all(sorted(p) == list(range(10)) for p in passes)
+    assert passes[0] != passes[1] != passes[2]  # each pass its own order
+    assert len({seed for _, seed in items}) == 30  # and each item its own seed
+    # The first pass is the order a one-pass epoch has: the same (seed, epoch) stream.
+    assert items[:10] == list(EpochSampler(10, seed=3))
+
+
+def test_a_resume_inside_a_many_pass_epoch_continues_it_exactly():
+    torch.manual_seed(0)
+    straight = ResumableLoader(Noisy(), seed=5, batch_size=4, drop_last=True, passes=3)
+    full = batches(straight)
+    assert len(full) == 7  # 30 items, drop_last: 7 batches, crossing the passes' boundaries
+    first = ResumableLoader(Noisy(), seed=5, batch_size=4, drop_last=True, passes=3)
+    it = iter(first)
+    head = [next(it) for _ in range(3)]
+    resumed = ResumableLoader(Noisy(), seed=5, batch_size=4, drop_last=True, passes=3)
+    resumed.load_state_dict(first.state_dict())
+    rest = batches(resumed)
+    assert [(i.tolist(), n.tolist()) for i, n in head] + rest == full

@@ -90,7 +90,7 @@ def cyclegan(tmp_path) -> Path:
 
 
 def small(root: Path, **kwargs) -> UnpairedFolderDataModule:
-    kwargs = {"image_size": 32, "load_size": 40, "num_workers": 0, **kwargs}
+    kwargs = {"image_size": 32, "load_size": 40, "num_workers": 0, "repeat": 1, **kwargs}
     return UnpairedFolderDataModule(root, **kwargs)
 
 
