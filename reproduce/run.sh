@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Train one experiment of the README's "Reproduced results" table and measure it under the
+# table's protocol: fid/kid_inception_10k of last.ckpt, 10,000 generated images against
+# 10,000 real ones (the training digits; the 10,000 test digits for the few-shot mnist100_*).
+#
+#   GANLAB_INCEPTION_WEIGHTS=/path/to/pt_inception-2015-12-05-fid.pth bash reproduce/run.sh mnist_dcgan_js
+#
+# Extra arguments are ganlab-train overrides (e.g. trainer=gpu). The run goes to
+# reproduce/runs/<experiment>/ (not committed; rerunning continues it: resume=auto), the
+# evaluation report to reproduce/results/<experiment>.json and the run's summary.json to
+# reproduce/results/<experiment>.summary.json (both committed).
+set -euo pipefail
+exp=${1:?usage: bash reproduce/run.sh EXPERIMENT [overrides...]}
+shift
+root=$(cd "$(dirname "$0")/.." && pwd)
+bin=${GANLAB_BIN:-$root/.venv/bin}
+run=${GANLAB_REPRO_DIR:-$root/reproduce/runs}/$exp
+results=$root/reproduce/results
+split=train
+case $exp in mnist100_*) split=test ;; esac
+mkdir -p "$run" "$results"
+"$bin/ganlab-train" "experiment=$exp" "hydra.run.dir=$run" resume=auto logger=csv "$@"
+cp "$run/summary.json" "$results/$exp.summary.json"
+"$bin/ganlab-eval" "ckpt_path=$run/checkpoints/last.ckpt" "features=[inception]" \
+  "metrics=[fid,kid]" n=10000 "split=$split" "report=$results/$exp.json"
