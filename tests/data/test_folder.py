@@ -185,3 +185,17 @@ def test_config_matches_constructor(config_vs_signature):
     assert conf.pop("root") == "???"
     defaults.pop("root")
     assert conf == defaults  # every argument is a key, with the same default
+
+
+@pytest.mark.parametrize("workers", [0, 2])
+def test_limit_keeps_the_first_images_of_a_folder(folder, workers):
+    full = FolderDataModule(folder, image_size=16, num_workers=workers, persistent_workers=False)
+    first = [full.get_dataset("train")[i][0] for i in range(3)]
+    dm = FolderDataModule(folder, image_size=16, batch_size=3, num_workers=workers,
+                          persistent_workers=False, limit=3, repeat=2)  # fmt: skip
+    batches = [images for images, _ in dm.train_dataloader()]
+    assert len(batches) == 2  # 2 passes of 3 images
+    for images in batches:  # each pass is the first 3 images, in its own order
+        assert sorted(map(tuple, images.flatten(1).tolist())) == sorted(
+            map(tuple, torch.stack(first).flatten(1).tolist())
+        )
