@@ -6,6 +6,7 @@ from ganlab.nets.cdcgan import (
     ConditionalDCGANGenerator,
     ProjectionDiscriminator,
 )
+from ganlab.nets.csngan import ConditionalSNGANGenerator, ProjectionSNGANDiscriminator
 from ganlab.nets.cyclegan import PatchDiscriminator, ResnetGenerator
 from ganlab.nets.dcgan import DCGANDiscriminator, DCGANGenerator
 from ganlab.nets.sngan import SNGANDiscriminator, SNGANGenerator
@@ -14,10 +15,12 @@ __all__ = [
     "CBNDCGANGenerator",
     "ConcatDiscriminator",
     "ConditionalDCGANGenerator",
+    "ConditionalSNGANGenerator",
     "DCGANDiscriminator",
     "DCGANGenerator",
     "PatchDiscriminator",
     "ProjectionDiscriminator",
+    "ProjectionSNGANDiscriminator",
     "ResnetGenerator",
     "SNGANDiscriminator",
     "SNGANGenerator",

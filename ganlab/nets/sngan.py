@@ -66,7 +66,10 @@ def _conv(cin: int, cout: int, kernel: int, gain: float, sn: bool = False) -> nn
 
 
 class GBlock(nn.Module):
-    """BN-ReLU-up-conv3-BN-ReLU-conv3 plus an up-conv1 shortcut: doubles the spatial size."""
+    """BN-ReLU-up-conv3-BN-ReLU-conv3 plus an up-conv1 shortcut: doubles the spatial size.
+
+    ``forward(x, *cond)`` hands ``cond`` to the norms: none for batch norm, the labels for
+    the conditional batch norm that ``ConditionalSNGANGenerator`` puts in their place."""
 
     def __init__(self, cin: int, cout: int, mode: str = "bilinear"):
         super().__init__()
@@ -75,20 +78,17 @@ class GBlock(nn.Module):
         def up() -> nn.Upsample:
             return nn.Upsample(scale_factor=2, mode=mode, align_corners=align)
 
-        self.residual = nn.Sequential(
-            nn.BatchNorm2d(cin),
-            nn.ReLU(),
-            up(),
-            _conv(cin, cout, 3, math.sqrt(2)),
-            nn.BatchNorm2d(cout),
-            nn.ReLU(),
-            _conv(cout, cout, 3, math.sqrt(2)),
-        )
+        self.norm1, self.norm2 = nn.BatchNorm2d(cin), nn.BatchNorm2d(cout)
+        self.up = up()
+        self.conv1 = _conv(cin, cout, 3, math.sqrt(2))
+        self.conv2 = _conv(cout, cout, 3, math.sqrt(2))
         # Every G block upsamples, so the shortcut is always learnable.
         self.shortcut = nn.Sequential(up(), _conv(cin, cout, 1, 1.0))
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.residual(x) + self.shortcut(x)
+    def forward(self, x: torch.Tensor, *cond: torch.Tensor) -> torch.Tensor:
+        h = self.conv1(self.up(torch.relu(self.norm1(x, *cond))))
+        h = self.conv2(torch.relu(self.norm2(h, *cond)))
+        return h + self.shortcut(x)
 
 
 class DBlock(nn.Module):
@@ -138,14 +138,15 @@ class SNGANGenerator(nn.Module):
         widths = [self.ngf, *_widths(self.ngf, arch.g_blocks, "ngf", image_size)]
         self.fc = nn.Linear(nz, self.bottom**2 * self.ngf)
         nn.init.xavier_uniform_(self.fc.weight, 1.0)
-        self.blocks = nn.Sequential(*(GBlock(a, b, upsample) for a, b in pairwise(widths)))
-        self.out = nn.Sequential(
-            nn.BatchNorm2d(widths[-1]), nn.ReLU(), _conv(widths[-1], channels, 3, 1.0), nn.Tanh()
-        )
+        self.blocks = nn.ModuleList(GBlock(a, b, upsample) for a, b in pairwise(widths))
+        self.out_norm = nn.BatchNorm2d(widths[-1])
+        self.out = nn.Sequential(nn.ReLU(), _conv(widths[-1], channels, 3, 1.0), nn.Tanh())
 
-    def forward(self, z: torch.Tensor) -> torch.Tensor:
+    def forward(self, z: torch.Tensor, *cond: torch.Tensor) -> torch.Tensor:
         h = self.fc(z).view(z.shape[0], self.ngf, self.bottom, self.bottom)
-        return self.out(self.blocks(h))
+        for block in self.blocks:
+            h = block(h, *cond)
+        return self.out(self.out_norm(h, *cond))
 
 
 class SNGANDiscriminator(nn.Module):
@@ -171,6 +172,10 @@ class SNGANDiscriminator(nn.Module):
         nn.init.xavier_uniform_(fc.weight, 1.0)
         self.fc = _spectral_norm(fc) if spectral_norm else fc
 
+    def features(self, x: torch.Tensor) -> torch.Tensor:
+        """(B, width): the last block's output, globally sum-pooled (not averaged), as in the
+        paper's Chainer code and mimicry."""
+        return self.blocks(x).sum(dim=(2, 3))
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        # Global sum pooling (not mean), as in the paper's Chainer code and mimicry.
-        return self.fc(self.blocks(x).sum(dim=(2, 3))).view(-1)
+        return self.fc(self.features(x)).view(-1)

@@ -14,7 +14,7 @@ from tests.conftest import TINY, run_cli
             ["model=dcgn"],
             (
                 "model=dcgn is not a choice. Did you mean dcgan? "
-                "The choices for model are: cdcgan, cyclegan, dcgan, sngan."
+                "The choices for model are: cdcgan, csngan, cyclegan, dcgan, sngan."
             ),
         ),
         (
