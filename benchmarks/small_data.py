@@ -1,14 +1,15 @@
 """Small data at full speed: ganlab-train's images/s on 100 images against all of MNIST, at
 the same size, nets and batch, with and without ``data.repeat`` (several passes an epoch).
 
-    python -m benchmarks.small_data [--iters 200] [--warmup 30] [--reps 5] [--mnist-root DIR]
+    python -m benchmarks.small_data [--iters 150] [--warmup 30] [--reps 3] [--mnist-root DIR]
 
 The small set is 100 face-sized JPEGs (178x218, as ``benchmarks.data_pipeline`` writes
 them; the case of a user's own few photos) read by ``data=folder`` with 2 loader workers
 and resized to 32x32 RGB; MNIST is resized to 32x32 in memory. Rows: MNIST (60,000
 images, 937 batches an epoch); the 100 JPEGs with one pass an epoch (one batch of 64 an
-epoch, as before ``data.repeat``), with ``data.repeat=auto`` (100 batches an epoch), and
-from their ``ganlab-prepare`` array with ``repeat=auto``. Each repetition runs every row in
+epoch, as before ``data.repeat``), with ``data.repeat=auto`` (100 batches an epoch),
+decoded once into memory (``data.prepared=memory``) and from their ``ganlab-prepare``
+array, both with ``repeat=auto``. Each repetition runs every row in
 turn; images/s is taken over the iterations after ``warmup``, everything included (the
 epoch boundaries too). This machine's speed drifts between repetitions, so each row is
 compared with the MNIST run of the same repetition, and the table gives the median of
@@ -48,6 +49,10 @@ def rows(mnist_root: str, faces: Path) -> dict[str, list[str]]:
         MNIST: ["data=mnist", f"data.root={mnist_root}", f"data.image_size={SIZE}"],
         "100 JPEGs, 2 workers, 1 pass an epoch": [*jpegs, "data.repeat=1"],
         "100 JPEGs, 2 workers, repeat=auto": jpegs,
+        "100 JPEGs, decoded into memory (data.prepared=memory), repeat=auto": [
+            *jpegs[:-1],
+            "data.prepared=memory",
+        ],
         "100 JPEGs, prepared (ganlab-prepare), repeat=auto": [*jpegs, "data.prepared=always"],
     }
 
@@ -65,9 +70,9 @@ def run(overrides: list[str], iters: int, warmup: int) -> float:
 
 def main(argv=None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--iters", type=int, default=200)
+    parser.add_argument("--iters", type=int, default=150)
     parser.add_argument("--warmup", type=int, default=30)
-    parser.add_argument("--reps", type=int, default=5)
+    parser.add_argument("--reps", type=int, default=3)
     parser.add_argument("--mnist-root", default=os.environ.get("GANLAB_DATA_DIR", "data"))
     args = parser.parse_args(argv)
     torch.manual_seed(0)

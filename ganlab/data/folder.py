@@ -22,8 +22,10 @@ from ganlab.data.base import (
 from ganlab.data.prepared import (
     PREPARED_MODES,
     DecodeFile,
+    ImagesInMemory,
     PreparedImages,
     PreparedItems,
+    decode_all,
     prepared_folder,
     prepared_name,
     write_prepared,
@@ -35,6 +37,9 @@ ON_BAD_IMAGE = ("error", "skip")
 LABELS = ("subfolder",)
 PROGRESS_MIN_FILES = 500  # below this the check takes a moment and a bar would only flicker
 SHOW_BAD = 20
+# data.prepared: a ganlab-prepare array (auto, always, never), or every image decoded once
+# at setup and held in memory (small data sets).
+MODES = (*PREPARED_MODES, "memory")
 
 
 def find_images(root: Path, extensions: Sequence[str]) -> list[Path]:
@@ -197,9 +202,9 @@ class FolderDataModule(ImageDataModule):
         self.on_bad_image = on_bad_image
         self.labels = labels
         self.classes: list[str] | None = None  # with labels=subfolder, once the data is listed
-        if prepared not in PREPARED_MODES:
+        if prepared not in MODES:
             raise ConfigError(
-                f"data.prepared={prepared!r} is not a choice; use one of {', '.join(PREPARED_MODES)}."
+                f"data.prepared={prepared!r} is not a choice; use one of {', '.join(MODES)}."
             )
         self.prepared = prepared
         self.prepared_dir = prepared_dir
@@ -225,12 +230,23 @@ class FolderDataModule(ImageDataModule):
         # others were left out): it replaces both the check and the decoding.
         prepared = PreparedImages.find(
             self.prepared_path(), [self._key(p) for p in paths], self._prepared_settings(),
-            self.prepared, subset=self.on_bad_image == "skip",
+            "never" if self.prepared == "memory" else self.prepared,
+            subset=self.on_bad_image == "skip",
         )  # fmt: skip
         if prepared is not None:
             paths = [paths[i] for i in prepared.kept]
         elif self.check_images:
             paths = drop_bad_images(paths, check_images(paths), self.root, self.on_bad_image)
+        if self.prepared == "memory":
+            # Decoded once here, then read as a prepared array is (in the training process,
+            # scaled on the device), instead of decoded again by the workers in every epoch,
+            # which on a few cores competes with training: for small data sets.
+            keys, many = [self._key(p) for p in paths], len(paths) >= PROGRESS_MIN_FILES
+            decoded = decode_all(
+                keys, DecodeFile(self.root, self.decode), self.num_workers if many else 0,
+                f"Decoding {len(paths)} images into memory" if many else None,
+            )  # fmt: skip
+            prepared = ImagesInMemory(decoded)
         labels = None
         if self.labels is not None:
             index = {name: i for i, name in enumerate(self.classes)}

@@ -152,6 +152,19 @@ def write_prepared(
     return path
 
 
+def decode_all(
+    keys: Sequence[str],
+    load: Callable[[str], torch.Tensor],
+    num_workers: int = 0,
+    description: str | None = None,
+) -> np.ndarray:
+    """Every ``load(key)`` as one uint8 array (N x C x S x S), decoded by ``num_workers``,
+    with a progress bar when given its ``description``."""
+    loader = DataLoader(_Decode(keys, load), batch_size=256, num_workers=num_workers)
+    batches = track(loader, description=description) if description else loader
+    return torch.cat(list(batches)).numpy()
+
+
 class PreparedImages:
     """The rows of a prepared array file, opened memory-mapped on first use in each process
     (a DataLoader worker opens its own: a pickled memmap would copy the whole array)."""
@@ -270,3 +283,18 @@ class PreparedItems:
         if self.prepared is None:
             return [self[i] for i in indices]
         return self.prepared_items(indices)
+
+
+class ImagesInMemory(PreparedImages):
+    """Decoded images held in memory, read as a prepared array's rows: a small data set
+    decoded once instead of in every epoch (see ``FolderDataModule``)."""
+
+    def __init__(self, array: np.ndarray, rows: np.ndarray | None = None):
+        super().__init__(None, np.arange(len(array)) if rows is None else rows)
+        self._array = array
+
+    def select(self, keep: Sequence[int] | torch.Tensor) -> ImagesInMemory:
+        return ImagesInMemory(self._array, self.rows[np.asarray(keep, dtype=np.int64)])
+
+    def __getstate__(self) -> dict:
+        return dict(self.__dict__)  # the images themselves go to the workers: they are few

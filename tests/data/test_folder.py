@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import PIL.Image
 import pytest
 import torch
 from PIL import ImageFile
@@ -199,3 +200,22 @@ def test_limit_keeps_the_first_images_of_a_folder(folder, workers):
         assert sorted(map(tuple, images.flatten(1).tolist())) == sorted(
             map(tuple, torch.stack(first).flatten(1).tolist())
         )
+
+
+def test_memory_mode_decodes_once_into_the_same_pixels(folder, monkeypatch):
+    files = FolderDataModule(folder, image_size=16, prepared="never", num_workers=0)
+    decoded = files.get_dataset("train")
+    expected = torch.stack([decoded[i][0] for i in range(len(decoded))])
+    memory = FolderDataModule(folder, image_size=16, batch_size=2, num_workers=2,
+                              prepared="memory", persistent_workers=False)  # fmt: skip
+    dataset = memory.get_dataset("train")
+    assert torch.equal(torch.stack([dataset[i][0] for i in range(len(dataset))]), expected)
+    opened = []
+    original = PIL.Image.open
+    monkeypatch.setattr(PIL.Image, "open", lambda *a, **k: opened.append(a) or original(*a, **k))
+    torch.manual_seed(0)
+    batch = next(iter(memory.train_dataloader()))[0]
+    assert batch.dtype == torch.uint8  # read as a prepared array: scaled on the device
+    # Evaluation's loader has 2 workers: the images travel to them with the dataset.
+    assert torch.equal(torch.cat([x for x, _ in memory.dataloader("train")]), expected)
+    assert opened == []  # no file decoded after setup
