@@ -77,7 +77,8 @@ def check_augment(loss: AdversarialLoss, augment: Augment) -> None:
     """Refuse an adaptive augmentation (ADA) with a loss whose D outputs have no sign."""
     if augment.adaptive and loss.real_threshold is None:
         raise ConfigError(
-            f"augment={type(augment).__name__} adapts to r_t = E[sign(D(real))], but "
+            f"{type(augment).__name__} (augment=ada) adapts its probability to r_t = "
+            f"E[sign(D(real))], but "
             f"{type(loss).__name__}'s critic outputs have no fixed offset, so their sign means "
             "nothing. Use it with loss=js, ls or hinge, or use augment=diffaug."
         )
