@@ -129,9 +129,8 @@ def train(cfg: DictConfig) -> dict:
     out = Path(cfg.paths.output_dir)
     info = run_info(cfg)
     try:
-        check_targets(
-            cfg, ("model", "loss", "reg", "augment", "data", "speed")
-        )  # before any data is touched
+        # Before any data is touched.
+        check_targets(cfg, ("model", "loss", "reg", "augment", "data", "speed"))
         check_accelerator(cfg.trainer)
         start = resume_point(cfg, out)
         if cfg.get("resume") == "auto" and (done := finished_summary(out, cfg.max_iters)):

@@ -47,9 +47,8 @@ class EpochSampler(DistributedSampler):
     def __iter__(self) -> Iterator[tuple[int, int]]:
         entropy = np.random.SeedSequence([self.seed, self.epoch]).generate_state(2)
         gen = torch.Generator().manual_seed(int(entropy[0]) << 32 | int(entropy[1]))
-        orders, seeds = [], []
+        orders, seeds, n = [], [], self.size
         for _ in range(self.passes):
-            n = self.size
             orders.append(torch.randperm(n, generator=gen) if self.shuffle else torch.arange(n))
             seeds.append(torch.randint(2**62, (n,), generator=gen))
         order, seeds = torch.cat(orders), torch.cat(seeds)
