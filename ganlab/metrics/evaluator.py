@@ -9,6 +9,7 @@ import torch
 
 from ganlab.metrics.base import FeatureMetric
 from ganlab.metrics.extractors import FeatureExtractor
+from ganlab.metrics.progress import Progress
 from ganlab.metrics.reference import default_cache_dir, extract, reference_features
 
 
@@ -84,12 +85,14 @@ class Evaluator:
         self._to(device)
         logit_users = {e for e, m in self.pairs() if m.uses_logits}
         feats = {name: [] for name in [*self.extractors, *(f"{e}:logits" for e in logit_users)]}
+        progress = Progress(f"{'/'.join(self.extractors)} features of {n} generated images", n)
         for start in range(0, n, self.batch_size):
             images = generate(min(self.batch_size, n - start)).to(device)
             for name, ext in self.extractors.items():
                 feats[name].append(extract(ext, [images], len(images), device))
                 if name in logit_users:
                     feats[f"{name}:logits"].append(ext.logits(images).float().cpu())
+            progress.update(len(images))
         return {name: torch.cat(f) for name, f in feats.items()}
 
     def compute(self, real: dict, fake: dict) -> dict[str, float]:

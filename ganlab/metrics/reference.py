@@ -14,6 +14,7 @@ from pathlib import Path
 import torch
 
 from ganlab.metrics.extractors import FeatureExtractor
+from ganlab.metrics.progress import Progress
 
 
 def default_cache_dir() -> Path:
@@ -30,7 +31,9 @@ def reference_key(datamodule, split: str, n: int, extractor: FeatureExtractor) -
 
 
 @torch.no_grad()
-def extract(extractor: FeatureExtractor, batches, n: int, device) -> torch.Tensor:
+def extract(
+    extractor: FeatureExtractor, batches, n: int, device, progress: Progress | None = None
+) -> torch.Tensor:
     """Features of the first ``n`` images of an iterable of image batches, on the CPU."""
     feats, seen = [], 0
     for batch in batches:
@@ -38,6 +41,8 @@ def extract(extractor: FeatureExtractor, batches, n: int, device) -> torch.Tenso
         images = images[: n - seen].to(device)
         feats.append(extractor(images).cpu())
         seen += len(images)
+        if progress is not None:
+            progress.update(len(images))
         if seen >= n:
             break
     return torch.cat(feats)
@@ -57,7 +62,9 @@ def reference_features(
     if path.is_file():
         return torch.load(path, map_location="cpu", weights_only=True)
     loader = datamodule.dataloader(split, shuffle=False, batch_size=batch_size)
-    feats = extract(extractor, loader, n, device)
+    total = min(n, len(loader.dataset))
+    what = f"{extractor.name} features of {total} real {split} images (computed once, then cached)"
+    feats = extract(extractor, loader, n, device, Progress(what, total))
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")  # ranks may race: rename is atomic
     torch.save(feats, tmp)
