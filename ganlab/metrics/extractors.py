@@ -80,6 +80,9 @@ class InceptionFeatures(FeatureExtractor):
                 f"set paths.inception_weights=/path/to/pt_inception-2015-12-05-fid.pth (or the "
                 f"{INCEPTION_ENV} environment variable). ({exc})"
             ) from exc
+        # oneDNN's (and cuDNN's) convolutions run faster on NHWC (channels last); the features
+        # are the same to float32 rounding (tests/metrics/test_inception_and_cache.py).
+        self.net.to(memory_format=torch.channels_last)
         self.num_features = feature
 
     @property

@@ -101,3 +101,12 @@ def test_no_weights_and_no_internet_says_how_to_provide_them(monkeypatch):
     monkeypatch.setattr(torchmetrics.image.fid, "NoTrainInceptionV3", offline)
     with pytest.raises(ConfigError, match=r"paths.inception_weights=.*GANLAB_INCEPTION_WEIGHTS"):
         InceptionFeatures()
+
+
+def test_channels_last_inception_gives_the_standard_features():
+    ext = InceptionFeatures(inception_weights())
+    assert ext.net.Conv2d_1a_3x3.conv.weight.is_contiguous(memory_format=torch.channels_last)
+    images = torch.rand(4, 1, 28, 28, generator=torch.Generator().manual_seed(0)) * 2 - 1
+    fast = ext(images)
+    ext.net.to(memory_format=torch.contiguous_format)
+    torch.testing.assert_close(fast, ext(images), rtol=1e-4, atol=1e-4)
