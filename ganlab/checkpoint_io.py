@@ -20,7 +20,24 @@ from typing import Any
 import torch
 from fsspec.core import url_to_fs
 from fsspec.implementations.local import LocalFileSystem
+from lightning.pytorch.callbacks import ModelCheckpoint
 from lightning.pytorch.plugins.io import TorchCheckpointIO
+
+# ModelCheckpoint(save_last=True)'s file: "last.ckpt".
+LAST_NAME = f"{ModelCheckpoint.CHECKPOINT_NAME_LAST}{ModelCheckpoint.FILE_EXTENSION}"
+
+
+def run_last_checkpoint(run_dir: str | Path) -> Path:
+    """A run directory's last.ckpt (conf/callbacks/default.yaml keeps it in checkpoints/)."""
+    return Path(run_dir) / "checkpoints" / LAST_NAME
+
+
+def trainer_last_checkpoint(trainer) -> Path | None:
+    """Where the trainer's ModelCheckpoint keeps last.ckpt; None without a checkpoint folder."""
+    checkpointer = trainer.checkpoint_callback
+    if checkpointer is None or not checkpointer.dirpath:
+        return None
+    return Path(checkpointer.dirpath) / LAST_NAME
 
 
 class AtomicCheckpointIO(TorchCheckpointIO):

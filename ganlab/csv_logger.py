@@ -5,8 +5,9 @@ from __future__ import annotations
 import csv
 from pathlib import Path
 
-from lightning.fabric.loggers.csv_logs import _ExperimentWriter
 from lightning.pytorch.loggers import CSVLogger
+
+from ganlab.compat import CSVExperimentWriter
 
 
 class ResumableCSVLogger(CSVLogger):
@@ -21,10 +22,10 @@ class ResumableCSVLogger(CSVLogger):
     def experiment(self):
         if self._experiment is not None:
             return self._experiment
-        path = Path(self.log_dir) / _ExperimentWriter.NAME_METRICS_FILE
+        path = Path(self.log_dir) / CSVExperimentWriter.NAME_METRICS_FILE
         previous = path.read_bytes() if path.is_file() else None
         writer = CSVLogger.experiment.fget(self)  # deletes metrics.csv
-        if previous is not None and isinstance(writer, _ExperimentWriter):
+        if previous is not None and isinstance(writer, CSVExperimentWriter):
             path.write_bytes(previous)
             with open(path, newline="") as f:
                 header = next(csv.reader(f), [])

@@ -11,6 +11,14 @@ def did_you_mean(word: str, options: Sequence[str]) -> str:
     return f" Did you mean {match[0]}?" if match else ""
 
 
+def check_int(key: str, value: int, minimum: int = 1) -> int:
+    """``value`` if it is an integer >= ``minimum``, else a ConfigError naming the config key
+    (``data.batch_size``, ``model.generator.ngf``). A bool is not an integer here."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        raise ConfigError(f"{key} must be an integer >= {minimum}, got {value!r}.")
+    return value
+
+
 class GanlabError(Exception):
     """A mistake the user can fix (config, data, paths); the message says how."""
 

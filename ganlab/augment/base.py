@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from collections.abc import Callable
 from typing import ClassVar
 
@@ -9,7 +10,7 @@ import torch
 from torch import nn
 
 
-class Augment(nn.Module):
+class Augment(nn.Module, ABC):
     """Base: what D sees is ``augment.draw(batch)(images)``.
 
     Real, fake (and, for penalties, interpolated) images pass through the same kind of
@@ -20,11 +21,11 @@ class Augment(nn.Module):
     #: True: needs D's r_t = E[sign(D(real))] after each D step (``observe``), as ADA does.
     adaptive: ClassVar[bool] = False
 
+    @abstractmethod
     def draw(self, images: torch.Tensor) -> Callable[[torch.Tensor], torch.Tensor]:
         """One random draw for a batch shaped like ``images``; the returned function applies
         that same draw to any batch of the same shape (real, fake, interpolates, ...),
         differentiably."""
-        raise NotImplementedError
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
         """``images`` under a draw of their own."""

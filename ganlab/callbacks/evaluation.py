@@ -10,8 +10,8 @@ from pathlib import Path
 
 import lightning as L
 import torch
-from lightning.fabric.utilities.distributed import _InfiniteBarrier
 
+from ganlab.compat import InfiniteBarrier
 from ganlab.metrics import Evaluator, FeatureMetric
 from ganlab.metrics.evaluator import build_extractors
 
@@ -29,7 +29,7 @@ def node_leader_first(trainer: L.Trainer) -> Iterator[None]:
     if trainer.world_size == 1:
         yield
         return
-    with _InfiniteBarrier() as barrier:
+    with InfiniteBarrier() as barrier:
         if trainer.local_rank > 0:
             barrier()
         yield

@@ -10,6 +10,9 @@ from pathlib import Path
 import lightning as L
 from lightning.pytorch.utilities.exceptions import SIGTERMException
 
+from ganlab.checkpoint_io import trainer_last_checkpoint
+from ganlab.compat import request_stop_after_batch
+
 # SIGINT arrives as KeyboardInterrupt; SIGTERM (and a scheduler's pre-emption, which SLURM
 # sends as SIGTERM) as Lightning's SIGTERMException, raised between batches on every rank.
 INTERRUPTS = (KeyboardInterrupt, SIGTERMException)
@@ -52,10 +55,8 @@ class CheckpointOnInterrupt(L.Callback):
         trainer = self._trainer
         if getattr(trainer, SIGNAL_ATTR, None) == "SIGINT":  # the second Ctrl+C
             raise KeyboardInterrupt
-        # Lightning's SIGTERM path stops after the batch is logged; it is taken for this too
-        # (the flag its own SIGTERM handler sets: Trainer.received_sigterm is read-only).
         setattr(trainer, SIGNAL_ATTR, "SIGINT")
-        trainer._signal_connector.received_sigterm = True
+        request_stop_after_batch(trainer)  # Lightning's SIGTERM path, taken for Ctrl+C too
         print(
             "\nganlab: stopping after this batch (Ctrl+C again to stop now)",
             file=sys.stderr,
@@ -70,12 +71,6 @@ class CheckpointOnInterrupt(L.Callback):
     def on_train_end(self, trainer, pl_module) -> None:
         self._restore_handler()
 
-    def path(self, trainer) -> Path | None:
-        checkpointer = trainer.checkpoint_callback
-        if checkpointer is None or not checkpointer.dirpath:
-            return None
-        return Path(checkpointer.dirpath) / "last.ckpt"
-
     def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx) -> None:
         # One process: save at the batch end, where ModelCheckpoint saves too. Lightning
         # raises SIGTERMException a little later in its loop, and a checkpoint taken there
@@ -83,7 +78,7 @@ class CheckpointOnInterrupt(L.Callback):
         # batches). Under DDP only the signalled rank knows yet, and a save needs every rank:
         # it waits for the exception, which reaches all of them.
         signalled = getattr(trainer, "received_sigterm", False) and trainer.world_size == 1
-        if signalled and (path := self.path(trainer)) is not None:
+        if signalled and (path := trainer_last_checkpoint(trainer)) is not None:
             # The whole checkpoint (optimizers, callbacks), said explicitly: left unset, Lightning
             # prints that it defaulted to it on every save.
             trainer.save_checkpoint(path, weights_only=False)
@@ -91,7 +86,7 @@ class CheckpointOnInterrupt(L.Callback):
 
     def on_exception(self, trainer, pl_module, exception: BaseException) -> None:
         self._restore_handler()
-        path = self.path(trainer)
+        path = trainer_last_checkpoint(trainer)
         name = interrupted_by(exception, trainer)
         if name is None or path is None:
             return

@@ -5,7 +5,8 @@ from __future__ import annotations
 import lightning as L
 import numpy as np
 import torch
-from lightning.fabric.utilities.seed import _collect_rng_states, _set_rng_states
+
+from ganlab.compat import collect_rng_states, set_rng_states
 
 RNG_KEY = "ganlab_rng"
 
@@ -24,7 +25,7 @@ class RestoreRNG(L.Callback):
         self._pending: dict | None = None
 
     def on_save_checkpoint(self, trainer, pl_module, checkpoint: dict) -> None:
-        states = _collect_rng_states()
+        states = collect_rng_states()
         # numpy's key array as a tensor: checkpoints stay loadable with weights_only=True.
         kind, keys, *rest = states["numpy"]
         states["numpy"] = (kind, torch.from_numpy(keys.astype(np.int64)), *rest)
@@ -39,5 +40,5 @@ class RestoreRNG(L.Callback):
 
     def on_train_start(self, trainer, pl_module) -> None:
         if self._pending is not None:
-            _set_rng_states(self._pending)
+            set_rng_states(self._pending)
             self._pending = None

@@ -7,12 +7,12 @@ import time
 import torch
 
 from ganlab.callbacks.evaluation import Evaluation
+from ganlab.data.unpaired import DIRECTIONS
 from ganlab.errors import ConfigError
 from ganlab.metrics import Evaluator
 from ganlab.metrics.reference import reference_key
 
 # direction -> (source domain, target domain)
-DIRECTIONS = {"a2b": ("A", "B"), "b2a": ("B", "A")}
 
 
 class TranslationEvaluation(Evaluation):

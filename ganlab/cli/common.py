@@ -8,11 +8,10 @@ import sys
 import warnings
 from pathlib import Path
 
-from hydra.core.hydra_config import HydraConfig
-from hydra.types import RunMode
 from omegaconf import DictConfig, OmegaConf
 
 from ganlab.cli import run_names  # noqa: F401  (registers the resolvers the configs use)
+from ganlab.cli.run_names import is_multirun
 from ganlab.errors import ConfigError, GanlabError, storage_error
 
 # conf/ sits at the repository root (an editable install, as `make install` does).
@@ -76,10 +75,6 @@ PEER_LOST = ("Connection closed by peer", "Connection reset by peer")
 
 def lost_peer(exc: BaseException) -> bool:
     return any(words in str(link) for link in exception_chain(exc) for words in PEER_LOST)
-
-
-def is_multirun() -> bool:
-    return HydraConfig.initialized() and HydraConfig.get().mode == RunMode.MULTIRUN
 
 
 def reports_user_errors(task):

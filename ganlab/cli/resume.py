@@ -9,14 +9,11 @@ from pathlib import Path
 from omegaconf import DictConfig
 
 from ganlab.callbacks.summary import load_summary
+from ganlab.checkpoint_io import run_last_checkpoint
 from ganlab.errors import CheckpointError, ConfigError
 from ganlab.models.loading import read_checkpoint
 
 RESUME_CHOICES = (None, "auto")
-
-
-def last_checkpoint(run_dir: Path) -> Path:
-    return run_dir / "checkpoints" / "last.ckpt"
 
 
 def resume_point(cfg: DictConfig, run_dir: Path) -> Path | None:
@@ -42,7 +39,7 @@ def resume_point(cfg: DictConfig, run_dir: Path) -> Path | None:
         read_checkpoint(path, mmap=True)  # one clear message for a file torch cannot read
         return path
     if resume == "auto":
-        path = last_checkpoint(run_dir)
+        path = run_last_checkpoint(run_dir)
         if path.is_file():
             read_checkpoint(path, mmap=True)
             return path

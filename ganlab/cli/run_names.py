@@ -19,7 +19,8 @@ def _choices() -> dict:
     return dict(HydraConfig.get().runtime.choices) if HydraConfig.initialized() else {}
 
 
-def _multirun() -> bool:
+def is_multirun() -> bool:
+    """Whether this process is a job of a Hydra sweep (``-m``)."""
     return HydraConfig.initialized() and HydraConfig.get().mode == RunMode.MULTIRUN
 
 
@@ -34,12 +35,12 @@ def run_name(seed) -> str:
     choices = _choices()
     parts = [choices[g] for g in ("model", "loss", "data") if choices.get(g)]
     name = "-".join([*parts, f"seed{seed}"])
-    return f"{HydraConfig.get().job.num}-{name}" if _multirun() else name
+    return f"{HydraConfig.get().job.num}-{name}" if is_multirun() else name
 
 
 def sweep_group(task_name) -> str | None:
     """One group per sweep (``train-2026-11-22_18-40-18``); single runs have none."""
-    if not _multirun():
+    if not is_multirun():
         return None
     return f"{task_name}-{Path(HydraConfig.get().sweep.dir).name}"
 

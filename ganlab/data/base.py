@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import math
+from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from pathlib import Path
 from typing import ClassVar
@@ -15,7 +16,7 @@ from torch.utils.data import DataLoader, Dataset
 from torchvision.transforms import v2
 
 from ganlab.data.resumable import Collated, ResumableLoader
-from ganlab.errors import ConfigError, DatasetError
+from ganlab.errors import ConfigError, DatasetError, check_int
 
 SPLITS = ("train", "val", "test")
 # data.repeat=auto: an epoch of a data set of fewer batches covers it several times, to at
@@ -140,13 +141,6 @@ class FirstItems(Dataset):
         self.dataset.raw = value
 
 
-def check_positive(name: str, value: int, minimum: int = 1) -> int:
-    """Return `value` as an int, or raise a ConfigError naming the `data.<name>` key."""
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        raise ConfigError(f"data.{name} must be an integer >= {minimum}, got {value!r}.")
-    return value
-
-
 def random_hflip(images: torch.Tensor) -> torch.Tensor:
     """Each image of a batch mirrored left-right with probability 1/2, drawn per image on the
     batch's device (from torch's seeded generator there). By hand because torchvision's
@@ -155,7 +149,7 @@ def random_hflip(images: torch.Tensor) -> torch.Tensor:
     return torch.where(flip, images.flip(-1), images)
 
 
-class ImageDataModule(L.LightningDataModule):
+class ImageDataModule(L.LightningDataModule, ABC):
     """Base datamodule: items are `(image, target)`, image a float32 C x S x S tensor in [-1, 1].
 
     Subclasses implement `make_dataset(split)`. Only `train_dataloader` is defined, so Lightning
@@ -190,17 +184,17 @@ class ImageDataModule(L.LightningDataModule):
         self.root = Path(root).expanduser()
         # Train on the first `limit` images of the training split only (few-shot studies);
         # evaluation's real images are not limited.
-        self.limit = None if limit is None else check_positive("limit", limit)
+        self.limit = None if limit is None else check_int("data.limit", limit)
         # Passes over the training data in one epoch: auto, or an integer >= 1.
         if repeat != "auto":
-            check_positive("repeat", repeat)
+            check_int("data.repeat", repeat)
         self.repeat = repeat
         # Training images mirrored left-right at random, on the device (random_hflip).
         self.hflip = bool(hflip)
-        self.image_size = check_positive("image_size", image_size)
-        self.channels = check_positive("channels", channels)
-        self.batch_size = check_positive("batch_size", batch_size)
-        self.num_workers = check_positive("num_workers", num_workers, minimum=0)
+        self.image_size = check_int("data.image_size", image_size)
+        self.channels = check_int("data.channels", channels)
+        self.batch_size = check_int("data.batch_size", batch_size)
+        self.num_workers = check_int("data.num_workers", num_workers, minimum=0)
         self.pin_memory = None if pin_memory is None else bool(pin_memory)
         self.persistent_workers = bool(persistent_workers)
         self.drop_last = bool(drop_last)
@@ -217,9 +211,9 @@ class ImageDataModule(L.LightningDataModule):
             return self.pin_memory
         return torch.cuda.is_available() and workers > 0
 
+    @abstractmethod
     def make_dataset(self, split: str) -> Dataset:
         """Build the dataset for `split` ("train", "val" or "test")."""
-        raise NotImplementedError
 
     def label_spec(self) -> LabelSpec | None:
         """The targets as conditioning labels; None when the data has no usable labels."""

@@ -19,7 +19,6 @@ from ganlab.data.base import (
     ImageDataModule,
     LabelSpec,
     ToModelRange,
-    check_positive,
     to_uint8_tensor,
 )
 from ganlab.data.prepared import (
@@ -31,7 +30,7 @@ from ganlab.data.prepared import (
     prepared_name,
     write_prepared,
 )
-from ganlab.errors import ConfigError, DatasetError, did_you_mean
+from ganlab.errors import ConfigError, DatasetError, check_int, did_you_mean
 
 TXT_FILES = (
     "list_attr_celeba.txt",
@@ -249,7 +248,7 @@ class CelebADataModule(ImageDataModule):
         if channels not in (1, 3):
             raise ConfigError(f"data.channels must be 1 or 3 for CelebA, got {channels!r}.")
         super().__init__(root, image_size, channels, num_workers=num_workers, **loader_kwargs)
-        self.crop_size = check_positive("crop_size", crop_size)
+        self.crop_size = check_int("data.crop_size", crop_size)
         # Hydra passes a ListConfig; torchvision wants a plain list of str.
         types = [target_type] if isinstance(target_type, str) else [str(t) for t in target_type]
         unknown = [t for t in types if t not in TARGET_TYPES]
@@ -285,7 +284,7 @@ class CelebADataModule(ImageDataModule):
             raise choice_error("labels", labels, LABELS)
         if identity_split not in IDENTITY_SPLITS:
             raise choice_error("identity_split", identity_split, IDENTITY_SPLITS)
-        check_positive("min_images_per_identity", min_images)
+        check_int("data.min_images_per_identity", min_images)
         # An option that would be silently ignored is a mistake worth one clear message.
         misplaced = [
             (key, needs)

@@ -15,11 +15,10 @@ from torch.utils.data import Dataset
 
 from ganlab.data.base import TensorImageDataset
 from ganlab.data.mnist import MNISTDataModule
-from ganlab.data.unpaired import UnpairedDataModule
+from ganlab.data.unpaired import DIRECTIONS, UnpairedDataModule
 from ganlab.errors import ConfigError
 
 B_STYLES = ("thick", "invert")
-DIRECTIONS = ("a2b", "b2a")
 
 
 def restyle(images: torch.Tensor, style: str, low: float, high: float) -> torch.Tensor:

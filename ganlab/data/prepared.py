@@ -17,6 +17,7 @@ import json
 import os
 import shutil
 import warnings
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -253,7 +254,7 @@ class PreparedImages:
         return {**self.__dict__, "_array": None}
 
 
-class PreparedItems:
+class PreparedItems(ABC):
     """A dataset's items from a prepared array, when it has one: the dataset sets
     ``prepared`` (the rows of its items) and ``scale`` (uint8 -> [-1, 1]), and implements
     ``_targets(indices)``; ``raw`` keeps the images uint8 (the training loader's copy,
@@ -268,8 +269,9 @@ class PreparedItems:
         """Whether the training loader can ask for raw (uint8) batches."""
         return self.prepared is not None and self.scale is not None
 
+    @abstractmethod
     def _targets(self, indices: list[int]) -> list:
-        raise NotImplementedError
+        """The targets of the items at ``indices``."""
 
     def prepared_items(self, indices: list[int]) -> list:
         images = self.prepared.batch(indices)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from abc import abstractmethod
 from typing import ClassVar
 
 import torch
@@ -9,6 +10,10 @@ from torch.utils.data import Dataset
 
 from ganlab.data.base import SPLITS, ImageDataModule
 from ganlab.errors import ConfigError, DatasetError
+
+# Each translation direction and its (source, target) domains: one definition for the data,
+# the model (CycleGAN.translate) and the evaluation.
+DIRECTIONS = {"a2b": ("A", "B"), "b2a": ("B", "A")}
 
 
 class UnpairedDataset(Dataset):
@@ -94,9 +99,9 @@ class UnpairedDataModule(ImageDataModule):
         super().__init__(*args, **kwargs)
         self._views: dict[str, DomainView] = {}
 
+    @abstractmethod
     def make_domain(self, split: str, domain: str) -> Dataset:
         """The dataset of `domain` ("A" or "B") for `split` ("train", "val" or "test")."""
-        raise NotImplementedError
 
     def make_dataset(self, split: str) -> UnpairedDataset:
         domain_a, domain_b = (self.make_domain(split, d) for d in self.domains)

@@ -10,7 +10,7 @@ from typing import ClassVar
 from torch.utils.data import Dataset
 from torchvision.transforms import v2
 
-from ganlab.data.base import check_positive, to_model_range
+from ganlab.data.base import to_model_range
 from ganlab.data.folder import (
     EXTENSIONS,
     ImageFileDataset,
@@ -20,7 +20,7 @@ from ganlab.data.folder import (
     find_images,
 )
 from ganlab.data.unpaired import UnpairedDataModule, UnpairedDataset
-from ganlab.errors import ConfigError, DatasetError
+from ganlab.errors import ConfigError, DatasetError, check_int
 
 LAYOUT = (
     "  trainA/   images of domain A (searched recursively)",
@@ -67,7 +67,7 @@ class UnpairedFolderDataModule(UnpairedDataModule):
             num_workers=num_workers,
             **loader_kwargs,
         )
-        self.load_size = check_positive("load_size", load_size)
+        self.load_size = check_int("data.load_size", load_size)
         if load_size < image_size:
             raise ConfigError(
                 f"data.load_size={load_size} is smaller than data.image_size={image_size}, "

@@ -24,7 +24,6 @@ from collections.abc import Callable
 
 import torch
 
-from ganlab.cli.sample import generate
 from ganlab.downstream.classifier import (
     JointLoss,
     Outputs,
@@ -37,6 +36,7 @@ from ganlab.downstream.classifier import (
 )
 from ganlab.downstream.data import GENERATE_BATCH, labelled_split
 from ganlab.errors import ConfigError
+from ganlab.models.sampling import generate
 
 SETTINGS = ("real", "real_gan")
 

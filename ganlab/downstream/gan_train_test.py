@@ -11,7 +11,6 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
-from ganlab.cli.sample import generate
 from ganlab.downstream.classifier import (
     accuracy,
     fits_progress,
@@ -20,6 +19,7 @@ from ganlab.downstream.classifier import (
 )
 from ganlab.downstream.data import GENERATE_BATCH, labelled_split
 from ganlab.downstream.labels import check_conditional
+from ganlab.models.sampling import generate
 
 
 class GANTrainTest:

@@ -9,7 +9,6 @@ from collections.abc import Callable, Sequence
 
 import torch
 
-from ganlab.cli.sample import generate
 from ganlab.downstream.classifier import (
     accuracy,
     as_float,
@@ -20,6 +19,7 @@ from ganlab.downstream.classifier import (
 from ganlab.downstream.data import GENERATE_BATCH, labelled_split, per_class_subset
 from ganlab.downstream.labels import check_conditional
 from ganlab.errors import ConfigError
+from ganlab.models.sampling import generate
 
 SETTINGS = ("real", "real+gan")
 

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
+
 import torch
 from torch import nn
 
 Terms = dict[str, torch.Tensor]
 
 
-class AdversarialLoss(nn.Module):
+class AdversarialLoss(nn.Module, ABC):
     """Turns discriminator outputs into the D and G objectives.
 
     ``d_loss`` returns the total to minimise and the named terms that make it up (logged as
@@ -28,6 +30,7 @@ class AdversarialLoss(nn.Module):
     #: (Wasserstein losses): they log no r_t and cannot drive ADA.
     real_threshold: float | None = 0.0
 
+    @abstractmethod
     def d_loss(
         self,
         critic: nn.Module,
@@ -35,11 +38,10 @@ class AdversarialLoss(nn.Module):
         fake: torch.Tensor,
         d_real: torch.Tensor,
         d_fake: torch.Tensor,
-    ) -> tuple[torch.Tensor, Terms]:
-        raise NotImplementedError
+    ) -> tuple[torch.Tensor, Terms]: ...
 
-    def g_loss(self, d_fake: torch.Tensor) -> torch.Tensor:
-        raise NotImplementedError
+    @abstractmethod
+    def g_loss(self, d_fake: torch.Tensor) -> torch.Tensor: ...
 
     def constrain(self, critic: nn.Module) -> None:
         """Called after every update of ``critic``: a constraint the loss puts on its weights

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
+
 import torch
 from torch import nn
 
@@ -18,7 +20,7 @@ class Precomputed(nn.Module):
         return features
 
 
-class FeatureMetric:
+class FeatureMetric(ABC):
     """``metric(real, fake) -> {key: value}`` on (N, D) feature tensors.
 
     ``name`` is the metric's family (``fid``); the keys it returns become
@@ -33,5 +35,5 @@ class FeatureMetric:
     #: extractors that have ``logits`` (a classifier); skipped for the others.
     uses_logits: bool = False
 
-    def __call__(self, real: torch.Tensor, fake: torch.Tensor) -> dict[str, float]:
-        raise NotImplementedError
+    @abstractmethod
+    def __call__(self, real: torch.Tensor, fake: torch.Tensor) -> dict[str, float]: ...

@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from collections.abc import Callable
-from pathlib import Path
 
 import lightning as L
 import torch
 from lightning.pytorch.utilities import rank_zero_warn
 from torch import nn
-from torch.nn.modules.batchnorm import _BatchNorm
 
 from ganlab.augment import Augment, NoAugment
+from ganlab.checkpoint_io import trainer_last_checkpoint
+from ganlab.compat import BatchNormBase, found_nonfinite, log_metrics_now, logs_due
 from ganlab.errors import ConfigError, DivergedError
 from ganlab.losses.base import AdversarialLoss
 from ganlab.models.speed import Speed
@@ -31,19 +32,16 @@ def grads_of(opt) -> list[torch.Tensor]:
 
 def all_finite(grads: list[torch.Tensor]) -> bool:
     """Whether the gradients are all finite, at one fused check per device and dtype and one
-    host sync: the kernel torch's GradScaler uses to find inf/NaN gradients, with a scale of
-    1 (the values stay as they are); torch has no public call for it. The total norm
-    (``get_total_norm``) answers too, but costs ~10x the host time of this check for DCGAN's
-    D on a CPU (~150 vs ~15 us: its grouping and per-tensor checks, then two more ops), so
-    ganlab takes the norm only on the batches it logs (see ``AdversarialModule.update``)."""
+    host sync (ganlab.compat.found_nonfinite). The total norm (``get_total_norm``) answers
+    too, at several times the host time (its grouping and per-tensor checks, then two more
+    ops), so ganlab takes the norm only on the batches it logs (``AdversarialModule.update``)."""
     groups: dict[tuple[torch.device, torch.dtype], list[torch.Tensor]] = {}
     for grad in grads:
         groups.setdefault((grad.device, grad.dtype), []).append(grad)
     flags = []
     for (device, _), group in groups.items():
         if device.type in ("cpu", "cuda"):
-            found, one = torch.zeros(1, device=device), torch.ones(1, device=device)
-            torch._amp_foreach_non_finite_check_and_unscale_(group, found, one)
+            found = found_nonfinite(group, device)
         else:  # a device without the fused check
             found = ~torch.isfinite(torch.nn.utils.get_total_norm(group))
         flags.append(found)
@@ -64,7 +62,7 @@ def run_in_eval_mode(net: nn.Module, *inputs: torch.Tensor) -> torch.Tensor:
 
 def check_critic(discriminator: nn.Module, loss: AdversarialLoss, key: str) -> None:
     """Refuse BatchNorm in a critic whose loss has a per-sample gradient penalty."""
-    has_bn = any(isinstance(m, _BatchNorm) for m in discriminator.modules())
+    has_bn = any(isinstance(m, BatchNormBase) for m in discriminator.modules())
     if has_bn and not loss.allows_batchnorm_critic:
         raise ConfigError(
             f"{type(loss).__name__} computes a per-sample gradient penalty, which BatchNorm "
@@ -84,7 +82,7 @@ def check_augment(loss: AdversarialLoss, augment: Augment) -> None:
         )
 
 
-class AdversarialModule(L.LightningModule):
+class AdversarialModule(L.LightningModule, ABC):
     """Manual optimization with G and D optimizers, and the counters every callback reads.
 
     ``g_steps`` (iterations, what ``max_iters`` counts), ``d_steps`` (batches) and
@@ -123,9 +121,9 @@ class AdversarialModule(L.LightningModule):
         self._speed_applied = False
 
     @property
+    @abstractmethod
     def nets(self) -> dict[str, nn.Module]:
         """The trained nets by attribute name (each model says which it has)."""
-        raise NotImplementedError
 
     @property
     def critics(self) -> list[str]:
@@ -278,9 +276,7 @@ class AdversarialModule(L.LightningModule):
             )
             return
         saved = ""
-        checkpointer = self.trainer.checkpoint_callback
-        if checkpointer is not None and checkpointer.dirpath:
-            path = Path(checkpointer.dirpath) / "last.ckpt"
+        if (path := trainer_last_checkpoint(self.trainer)) is not None:
             self.trainer.save_checkpoint(path, weights_only=False)
             saved = f" The weights before it are in {path}."
         raise DivergedError(
@@ -315,11 +311,11 @@ class AdversarialModule(L.LightningModule):
         as_tensors = torch.tensor(list(values.values()), dtype=torch.float64).unbind()
         self.trainer.callback_metrics.update(zip(values, as_tensors, strict=True))
         if due:
-            self.trainer._logger_connector.log_metrics(values)
+            log_metrics_now(self.trainer, values)
 
     def _logs_due(self) -> bool:
         """Whether Lightning writes this batch's logs (``log_every_n_steps``, or stopping)."""
-        return self.trainer._logger_connector.should_update_logs
+        return logs_due(self.trainer)
 
     def _recording(self) -> bool:
         """Whether log_train will keep this batch's values: a batch Lightning writes, or

@@ -91,7 +91,7 @@ class ConditionalGAN(GAN):
             self.labels_seen += len(labels)
         return real, labels
 
-    def generate(self, z: torch.Tensor, cond: torch.Tensor) -> torch.Tensor:
+    def g_forward(self, z: torch.Tensor, cond: torch.Tensor) -> torch.Tensor:
         return self.generator(z, cond)
 
     def critic(self, cond: torch.Tensor):

@@ -14,6 +14,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ganlab.augment import Augment
+from ganlab.data.unpaired import DIRECTIONS
 from ganlab.errors import ConfigError
 from ganlab.losses.base import AdversarialLoss
 from ganlab.models.base import (
@@ -26,7 +27,6 @@ from ganlab.models.base import (
 from ganlab.models.image_pool import ImagePool
 from ganlab.regularizers import Regularizer
 
-DIRECTIONS = ("a2b", "b2a")
 INTERVALS = ("iteration", "epoch")
 
 

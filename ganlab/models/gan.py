@@ -118,7 +118,8 @@ class GAN(AdversarialModule):
         """(real images, condition): an unconditional GAN ignores the targets."""
         return (batch[0] if isinstance(batch, (list, tuple)) else batch), None
 
-    def generate(self, z: torch.Tensor, cond: Any) -> torch.Tensor:
+    def g_forward(self, z: torch.Tensor, cond: Any) -> torch.Tensor:
+        """G's forward pass in training mode, for the update (``sample`` is for images)."""
         return self.generator(z)
 
     def critic(self, cond: Any):
@@ -132,7 +133,7 @@ class GAN(AdversarialModule):
         g_turn = self.g_turn()
         z = torch.randn(real.shape[0], self.nz, device=self.device)
         with torch.set_grad_enabled(g_turn):  # keep G's graph only when G updates next
-            fake = self.generate(z, cond)
+            fake = self.g_forward(z, cond)
 
         critic = self.critic(cond)
         d_loss, d_values = self.critic_loss(critic, real, fake.detach())

@@ -15,7 +15,7 @@ import torch
 from torch import nn
 from torch.nn.utils.parametrizations import spectral_norm as _spectral_norm
 
-from ganlab.errors import ConfigError
+from ganlab.errors import ConfigError, check_int
 from ganlab.nets.dcgan import NORMS as DCGAN_NORMS
 
 G_KEY = "model.generator_ab/ba"
@@ -38,12 +38,6 @@ NORMS = {
 BIASED_NORMS = ("instance", "none")
 
 
-def _check_int(key: str, value: int, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        raise ConfigError(f"{key} must be an integer >= {minimum}, got {value!r}.")
-    return value
-
-
 def _check_norm(key: str, norm: str) -> str:
     if norm not in NORMS:
         raise ConfigError(f"unknown {key}.norm {norm!r}; choose one of {list(NORMS)}")
@@ -57,7 +51,7 @@ def receptive_field(n_layers: int) -> int:
     each of the ``n_layers`` stride-2 4x4 convs maps a side r to 2r + 2. So r + 2 doubles from
     9: r = 9 * 2**n_layers - 2, i.e. 16, 34, 70, 142 for 1, 2, 3, 4 layers.
     """
-    _check_int(f"{D_KEY}.n_layers", n_layers, 1)
+    check_int(f"{D_KEY}.n_layers", n_layers, 1)
     return 9 * 2**n_layers - 2
 
 
@@ -82,7 +76,7 @@ def check_image_size(image_size: int, n_downsampling: int = 2) -> int:
     the bottleneck (image_size / 2**n_downsampling) needs a side >= 2, for the residual blocks'
     reflection padding and because instance norm cannot normalise a single pixel in training.
     """
-    _check_int(f"{G_KEY}.image_size", image_size, 1)
+    check_int(f"{G_KEY}.image_size", image_size, 1)
     factor = 2**n_downsampling
     smallest = max(4, 2 * factor)  # a multiple of factor for every n_downsampling
     if image_size % factor:
@@ -148,11 +142,11 @@ class ResnetGenerator(nn.Module):
     ):
         super().__init__()
         out_channels = in_channels if out_channels is None else out_channels
-        _check_int(f"{G_KEY}.in_channels", in_channels, 1)
-        _check_int(f"{G_KEY}.out_channels", out_channels, 1)
-        _check_int(f"{G_KEY}.ngf", ngf, 1)
-        _check_int(f"{G_KEY}.n_blocks", n_blocks, 0)
-        _check_int(f"{G_KEY}.n_downsampling", n_downsampling, 0)
+        check_int(f"{G_KEY}.in_channels", in_channels, 1)
+        check_int(f"{G_KEY}.out_channels", out_channels, 1)
+        check_int(f"{G_KEY}.ngf", ngf, 1)
+        check_int(f"{G_KEY}.n_blocks", n_blocks, 0)
+        check_int(f"{G_KEY}.n_downsampling", n_downsampling, 0)
         _check_norm(G_KEY, norm)
         if isinstance(dropout, bool) or not isinstance(dropout, (int, float)):
             raise ConfigError(f"{G_KEY}.dropout must be a number in [0, 1), got {dropout!r}.")
@@ -209,9 +203,9 @@ class PatchDiscriminator(nn.Module):
         spectral_norm: bool = False,
     ):
         super().__init__()
-        _check_int(f"{D_KEY}.channels", channels, 1)
-        _check_int(f"{D_KEY}.ndf", ndf, 1)
-        _check_int(f"{D_KEY}.n_layers", n_layers, 1)
+        check_int(f"{D_KEY}.channels", channels, 1)
+        check_int(f"{D_KEY}.ndf", ndf, 1)
+        check_int(f"{D_KEY}.n_layers", n_layers, 1)
         _check_norm(D_KEY, norm)
         self.norm = norm
         self.n_layers = n_layers

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from collections.abc import Callable
 
 import torch
@@ -11,7 +12,7 @@ Terms = dict[str, torch.Tensor]
 Critic = Callable[[torch.Tensor], torch.Tensor]
 
 
-class Regularizer(nn.Module):
+class Regularizer(nn.Module, ABC):
     """A penalty added to D's loss on the D steps where ``due(d_steps)`` says so.
 
     ``critic`` is D as the loss sees it: a function of the images alone (labels bound, the
@@ -26,10 +27,13 @@ class Regularizer(nn.Module):
         """Whether the D step after ``d_steps`` earlier ones carries the penalty."""
         return False
 
+    @abstractmethod
     def penalty(self, critic: Critic, real: torch.Tensor) -> tuple[torch.Tensor, Terms]:
         """The term to add to D's loss, and the named values to log as ``train/<name>``."""
-        raise NotImplementedError
 
 
 class NoRegularizer(Regularizer):
     """``reg=none``: D's loss as the loss group makes it."""
+
+    def penalty(self, critic: Critic, real: torch.Tensor) -> tuple[torch.Tensor, Terms]:
+        return real.new_zeros(()), {}  # never due; zero if asked

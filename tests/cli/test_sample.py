@@ -4,8 +4,8 @@ import pytest
 import torch
 from PIL import Image
 
-from ganlab.cli.sample import generate, load_model
 from ganlab.errors import CheckpointError
+from ganlab.models.sampling import generate, load_model
 from tests.conftest import run_cli
 
 
@@ -61,7 +61,7 @@ def test_cli_bad_checkpoint_is_one_line(tmp_path):
 
 
 def test_interpolation_strips_run_between_two_latents(ckpt, tmp_path):
-    from ganlab.cli.sample import interpolation_strips, slerp
+    from ganlab.models.sampling import interpolation_strips, slerp
 
     model = load_model(ckpt)
     strips = interpolation_strips(model, rows=3, steps=5, seed=1)

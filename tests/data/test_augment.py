@@ -55,9 +55,14 @@ def test_training_with_hflip(faces, tmp_path):  # noqa: F811
     assert summary["status"] == "completed" and summary["g_steps"] == 2
 
 
+class NoImages(ImageDataModule):
+    def make_dataset(self, split):
+        raise AssertionError("the batch transfer hook reads no dataset")
+
+
 def test_every_image_tensor_of_a_batch_is_mirrored_on_its_own():
     """Unpaired data's batches hold two image tensors; labels are left alone."""
-    dm = ImageDataModule(".", image_size=4, channels=1, hflip=True)
+    dm = NoImages(".", image_size=4, channels=1, hflip=True)
     dm.trainer = SimpleNamespace(training=True)
     a, b = torch.rand(200, 1, 4, 4), torch.rand(200, 1, 4, 4)
     labels = torch.arange(200)

@@ -54,3 +54,8 @@ def test_r1_refuses_bad_settings(kwargs):
 
 def test_no_regularizer_is_never_due():
     assert not any(NoRegularizer().due(step) for step in range(20))
+
+
+def test_no_regularizers_penalty_is_zero():
+    value, terms = NoRegularizer().penalty(lambda x: x.sum(), torch.ones(2, 1, 4, 4))
+    assert value.item() == 0.0 and terms == {}
