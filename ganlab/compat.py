@@ -1,20 +1,20 @@
 """Every private API of Lightning and torch that ganlab uses, in one place.
 
-Each one is here because no public call does the same (the docstrings say what each replaces
-and why). A library upgrade that moves or renames one breaks this module and
+Each one is here because no public call does the same (the comments and docstrings below say
+what each is for). A library upgrade that moves or renames one breaks this module and
 tests/test_compat.py, which exercises each one, instead of a training run hours in.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
 
 import lightning as L
 import torch
 from lightning.fabric.loggers.csv_logs import _ExperimentWriter as CSVExperimentWriter
 from lightning.fabric.utilities.distributed import _InfiniteBarrier as InfiniteBarrier
-from lightning.fabric.utilities.seed import _collect_rng_states, _set_rng_states
+from lightning.fabric.utilities.seed import _collect_rng_states as collect_rng_states
+from lightning.fabric.utilities.seed import _set_rng_states as set_rng_states
 from torch.nn.modules.batchnorm import _BatchNorm as BatchNormBase
 
 __all__ = [
@@ -29,33 +29,23 @@ __all__ = [
     "set_rng_states",
 ]
 
+# collect_rng_states / set_rng_states: torch (CPU and CUDA), numpy and Python RNG states;
+# ganlab.callbacks.rng_state saves them in checkpoints (Lightning saves none).
 # BatchNormBase: every BatchNorm (1d/2d/3d, lazy, sync), which no public class covers.
 # CSVExperimentWriter: the writer behind Lightning's CSVLogger (its NAME_METRICS_FILE, and
 # what CSVLogger.experiment returns); ganlab.csv_logger continues an existing metrics.csv.
 # InfiniteBarrier: a gloo barrier without the collective timeout (Fabric's rank_zero_first
 # uses it; the Trainer has no equivalent); ganlab.callbacks.evaluation.node_leader_first.
-
-
 # Not importable, so not here: ganlab.callbacks.progress overrides RichProgressBar's private
 # _get_train_description(current_epoch) (no "Epoch 3/-2" for unbounded epochs);
 # tests/test_compat.py checks that Lightning still calls it.
 
 
-def collect_rng_states() -> dict[str, Any]:
-    """torch (CPU and CUDA), numpy and Python RNG states, as Lightning's seed utilities hold
-    them (ganlab.callbacks.rng_state saves them in checkpoints; Lightning saves none)."""
-    return _collect_rng_states()
-
-
-def set_rng_states(states: dict[str, Any]) -> None:
-    _set_rng_states(states)
-
-
 def found_nonfinite(grads: list[torch.Tensor], device: torch.device) -> torch.Tensor:
     """A one-element tensor, nonzero if any of ``grads`` (one device and dtype) holds inf or
     NaN: the fused kernel torch's GradScaler uses, with a scale of 1 so the values stay as
-    they are. torch has no public call for it; ``get_total_norm`` answers too, at about ten
-    times the host time (ganlab.models.base.all_finite)."""
+    they are. torch has no public call for it (ganlab.models.base.all_finite says why not
+    ``get_total_norm``)."""
     found, one = torch.zeros(1, device=device), torch.ones(1, device=device)
     torch._amp_foreach_non_finite_check_and_unscale_(grads, found, one)
     return found

@@ -12,8 +12,6 @@ from ganlab.errors import ConfigError
 from ganlab.metrics import Evaluator
 from ganlab.metrics.reference import reference_key
 
-# direction -> (source domain, target domain)
-
 
 class TranslationEvaluation(Evaluation):
     """Every ``every_n_iters`` iterations and after the last: translate the first ``n`` images
