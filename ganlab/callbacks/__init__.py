@@ -1,5 +1,6 @@
 """Callbacks: sample grids, evaluation, run summary, progress, config in checkpoints."""
 
+from ganlab.callbacks.checkpoint import IterationCheckpoint
 from ganlab.callbacks.config_in_checkpoint import CONFIG_KEY, ConfigInCheckpoint
 from ganlab.callbacks.evaluation import Evaluation
 from ganlab.callbacks.interrupt import CheckpointOnInterrupt
@@ -15,6 +16,7 @@ __all__ = [
     "ConfigInCheckpoint",
     "Evaluation",
     "GANProgressBar",
+    "IterationCheckpoint",
     "RestoreRNG",
     "RunSummary",
     "SampleGrid",

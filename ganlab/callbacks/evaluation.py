@@ -93,8 +93,7 @@ class Evaluation(L.Callback):
     def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx) -> None:
         step = pl_module.g_steps
         due = self.every_n_iters and step and step % self.every_n_iters == 0
-        last = trainer.max_steps > 0 and trainer.global_step >= trainer.max_steps
-        if (due or last) and step != self._last_step:
+        if (due or pl_module.finished()) and step != self._last_step:
             self.evaluate(trainer, pl_module)
 
     def evaluate(self, trainer, pl_module) -> dict[str, float]:

@@ -9,7 +9,9 @@ from ganlab.models.base import PROGRESS_BAR_KEYS
 
 class GANProgressBar(RichProgressBar):
     """Lightning derives the bar's length from ``max_steps``, which counts every optimizer
-    step; a GAN batch has ``1 + 1/n_critic`` of them, so the stock bar stopped half way."""
+    step (models/clock.py); a GAN batch has ``1 + 1/n_critic`` of them, so the stock bar
+    stopped half way. This one counts the batches left: ``max_iters`` iterations of
+    ``n_critic`` batches, less those trained."""
 
     @property
     def total_train_batches(self) -> int | float:
@@ -18,9 +20,9 @@ class GANProgressBar(RichProgressBar):
     def _epoch_total(self, done: int) -> int | float:
         """Where this epoch's bar ends, with ``done`` of its batches already trained."""
         trainer = self.trainer
-        if trainer.max_epochs == -1 and trainer.max_steps > 0:
-            n = getattr(trainer.lightning_module, "n_critic", 1)
-            remaining = (trainer.max_steps - trainer.global_step) * n // (n + 1)
+        module = trainer.lightning_module
+        if trainer.max_epochs == -1 and module.max_iters is not None:
+            remaining = module.clock.batches(module.max_iters) - module.d_steps
             return min(trainer.num_training_batches, done + remaining)
         return trainer.num_training_batches
 
@@ -44,7 +46,7 @@ class GANProgressBar(RichProgressBar):
         """Lightning's items and the latest logged losses (a ganlab model writes its training
         values to the loggers itself, so they are not among Lightning's)."""
         items = super().get_metrics(trainer, pl_module)
-        latest = getattr(pl_module, "train_values", {})
+        latest = pl_module.train_values
         items.update({k: latest[k] for k in PROGRESS_BAR_KEYS if k in latest})
         return items
 

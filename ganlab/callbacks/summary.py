@@ -11,6 +11,7 @@ from typing import Any
 
 import lightning as L
 
+from ganlab.callbacks.evaluation import Evaluation
 from ganlab.callbacks.interrupt import interrupted_by
 from ganlab.errors import DivergedError
 
@@ -46,7 +47,7 @@ def _scalars(metrics: dict) -> dict[str, float]:
 def evaluated(trainer, which: str) -> dict:
     """The latest or best results of the run's Evaluation callback, if it has one."""
     for callback in trainer.callbacks:
-        if hasattr(callback, "evaluator") and getattr(callback, which, None):
+        if isinstance(callback, Evaluation) and getattr(callback, which):
             values = getattr(callback, which)
             return {
                 k: v if isinstance(v, (str, int)) else _scalars({k: v})[k]

@@ -7,7 +7,7 @@ import time
 import torch
 
 from ganlab.callbacks.evaluation import Evaluation
-from ganlab.data.unpaired import DIRECTIONS
+from ganlab.data.unpaired import DIRECTIONS, UnpairedDataModule
 from ganlab.errors import ConfigError
 from ganlab.metrics import Evaluator
 from ganlab.metrics.reference import reference_key
@@ -65,7 +65,7 @@ class TranslationEvaluation(Evaluation):
         return values
 
     def compute(self, datamodule, pl_module) -> dict[str, float]:
-        if not hasattr(datamodule, "domain"):
+        if not isinstance(datamodule, UnpairedDataModule):
             raise ConfigError(
                 f"{type(datamodule).__name__} has no image domains to translate between; "
                 "use unpaired data, e.g. data=unpaired_folder or data=mnist_unpaired."
@@ -99,7 +99,7 @@ class TranslationEvaluation(Evaluation):
         source = datamodule.domain(src)
         n = self.count(datamodule, direction)
         loader = iter(source.dataloader(self.split, batch_size=self.batch_size))
-        truth = getattr(datamodule, "true_translation", None)
+        truth = datamodule.true_translation
         sums = {"cycle": 0.0, "true": 0.0, "seen": 0, "has_truth": True}
 
         def translate(k: int) -> torch.Tensor:
@@ -107,7 +107,7 @@ class TranslationEvaluation(Evaluation):
             fake = pl_module.translate(real, direction)
             rec = pl_module.translate(fake, reverse)
             sums["cycle"] += (rec - real).abs().mean(dim=(1, 2, 3)).sum().item()
-            expected = truth(real, direction) if truth is not None else None
+            expected = truth(real, direction)
             if expected is None:
                 sums["has_truth"] = False
             else:

@@ -20,6 +20,7 @@ from ganlab.downstream.report import write_report
 from ganlab.metrics import Evaluator
 from ganlab.metrics.evaluator import build_extractors
 from ganlab.metrics.reference import reference_key
+from ganlab.models.capabilities import ImageGenerator, ImageTranslator
 from ganlab.models.loading import load_checkpoint, resolve_device
 
 
@@ -38,7 +39,7 @@ def evaluate_checkpoint(cfg: DictConfig) -> dict:
     """Evaluate ``cfg.ckpt_path``; returns the report that is also written as JSON."""
     device, model, trained, datamodule = load_with_data(cfg)
     extractors = build_extractors(instantiate(cfg.features))
-    translator = hasattr(model, "translate")
+    translator = isinstance(model, ImageTranslator)
     split = cfg.split or ("test" if translator else "train")
     evaluator = Evaluator(
         extractors, instantiate(cfg.metrics), cfg.n, split, cfg.paths.cache_dir, cfg.batch_size
@@ -56,8 +57,7 @@ def evaluate_checkpoint(cfg: DictConfig) -> dict:
         reference = {
             name: reference_key(datamodule, split, cfg.n, ext) for name, ext in extractors.items()
         }
-    sampling = getattr(model, "sampling_generator", None)  # translation models have no EMA
-    uses_ema = sampling is not None and sampling is not model.generator
+    uses_ema = isinstance(model, ImageGenerator) and model.uses_ema  # translators have none
     report = {
         "checkpoint": str(Path(cfg.ckpt_path).resolve()),
         "g_steps": model.g_steps,

@@ -12,6 +12,7 @@ from torchvision.utils import save_image
 from ganlab.cli.common import CONF_DIR, quiet_library_noise, reports_user_errors, require_values
 from ganlab.cli.overrides import checks_overrides
 from ganlab.errors import ConfigError
+from ganlab.models.capabilities import ImageTranslator, LabelConditioned
 from ganlab.models.loading import load_checkpoint, resolve_device
 from ganlab.models.sampling import generate, interpolation_strips
 
@@ -94,7 +95,7 @@ def main(cfg: DictConfig) -> None:
     quiet_library_noise()
     require_values(cfg)
     model, trained = load_checkpoint(cfg.ckpt_path, resolve_device(cfg.device))
-    translator = hasattr(model, "translate")
+    translator = isinstance(model, ImageTranslator)
     if translator != (cfg.input is not None):
         raise ConfigError(
             f"{cfg.ckpt_path} holds a translation model: set input=DIR (images to translate) "
@@ -103,7 +104,7 @@ def main(cfg: DictConfig) -> None:
             else f"input= is for translation models (model=cyclegan); {cfg.ckpt_path} holds a "
             "generator of images from noise: leave input out."
         )
-    conditional = hasattr(model, "parse_labels")
+    conditional = isinstance(model, LabelConditioned)
     if (cfg.label is not None or cfg.per_class) and not conditional:
         raise ConfigError(
             f"label= and per_class= are for conditional models (model=cdcgan); "
@@ -112,7 +113,7 @@ def main(cfg: DictConfig) -> None:
     if translator:
         paths = translate_folder(model, trained, cfg)
     elif cfg.per_class:  # one row per class (or attribute switched), the same z in each column
-        images, cols = model.preview(cfg.n, cfg.seed)
+        images, cols = model.per_class(cfg.n, cfg.seed)
         paths = write(images, Path(cfg.out), cols)
     elif cfg.interpolate:  # n strips of `interpolate` images each, one strip a row
         images = interpolation_strips(model, cfg.n, cfg.interpolate, cfg.seed, cfg.truncation)

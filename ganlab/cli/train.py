@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
 import platform
 import signal
@@ -43,6 +44,7 @@ from ganlab.cli.resume import checkpoint_position, finished_summary, resume_poin
 from ganlab.cli.run_names import flat_config
 from ganlab.csv_logger import ResumableCSVLogger
 from ganlab.errors import ConfigError, StorageError
+from ganlab.models.clock import Clock
 from ganlab.models.conditional_gan import fill_label_config
 from ganlab.models.loading import build_model
 from ganlab.profiler import NoProfiler
@@ -147,8 +149,7 @@ def train(cfg: DictConfig) -> dict:
         model.max_nonfinite_skips = cfg.max_nonfinite_skips
         if cfg.get("speed"):
             model.speed = instantiate(cfg.speed)
-        if hasattr(model, "check_data"):  # e.g. a translation model needs two domains
-            model.check_data(datamodule)
+        model.check_data(datamodule)  # e.g. a translation model needs two domains
         loggers = [
             ResumableCSVLogger(out, name="", version="")
         ]  # metrics.csv, whatever else is chosen
@@ -159,8 +160,7 @@ def train(cfg: DictConfig) -> dict:
         summary = RunSummary(out, info)
         callbacks = [instantiate(c) for c in (cfg.get("callbacks") or {}).values() if c]
         callbacks += [summary, ConfigInCheckpoint(cfg), CheckpointOnInterrupt(), RestoreRNG()]
-        # Lightning counts every optimizer step; one iteration has n_critic + 1 of them.
-        max_steps = -1 if cfg.max_iters is None else cfg.max_iters * (model.n_critic + 1)
+        max_steps = model.clock.steps(cfg.max_iters)  # Lightning's unit (models/clock.py)
         # No profiler chosen: Lightning's records nothing, ganlab's does so at no cost.
         chosen = {} if cfg.trainer.get("profiler") else {"profiler": NoProfiler()}
         chosen["plugins"] = with_atomic_checkpoints(cfg.trainer.get("plugins"))
@@ -185,6 +185,9 @@ def train(cfg: DictConfig) -> dict:
             out, {**earlier_summary(out), **info, "status": "failed", "message": str(err)}
         )
         raise
+    lightning_log = logging.getLogger("lightning.pytorch.utilities.rank_zero")
+    in_iterations = StoppedInIterations(model.clock)
+    lightning_log.addFilter(in_iterations)
     try:
         trainer.fit(model, datamodule=datamodule, ckpt_path=start)
     except SIGTERMException:  # SIGTERM or a first Ctrl+C: saved and reported by the callbacks
@@ -204,11 +207,33 @@ def train(cfg: DictConfig) -> dict:
             ) from exc
         raise
     finally:
+        lightning_log.removeFilter(in_iterations)
         if "wandb" in sys.modules:  # each sweep job gets its own wandb run
             import wandb
 
             wandb.finish()
     return read_summary(out)
+
+
+class StoppedInIterations(logging.Filter):
+    """Lightning ends a run with "`Trainer.fit` stopped: `max_steps=3000` reached.", in its
+    own steps (models/clock.py): say it in the iterations the user asked for."""
+
+    PREFIX = "`Trainer.fit` stopped: `max_steps="
+
+    def __init__(self, clock: Clock) -> None:
+        super().__init__()
+        self.clock = clock
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        if message.startswith(self.PREFIX):
+            steps = int(message.removeprefix(self.PREFIX).split("`")[0])
+            record.msg = (
+                f"`Trainer.fit` stopped: `max_iters={self.clock.iterations(steps)}` reached."
+            )
+            record.args = ()
+        return True
 
 
 def with_atomic_checkpoints(plugins) -> list:

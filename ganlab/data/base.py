@@ -211,6 +211,11 @@ class ImageDataModule(L.LightningDataModule, ABC):
             return self.pin_memory
         return torch.cuda.is_available() and workers > 0
 
+    @property
+    def cache_name(self) -> str:
+        """The data's name in the evaluation cache's keys (e.g. "mnist", "celeba")."""
+        return type(self).__name__.removesuffix("DataModule").lower()
+
     @abstractmethod
     def make_dataset(self, split: str) -> Dataset:
         """Build the dataset for `split` ("train", "val" or "test")."""

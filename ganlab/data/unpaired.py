@@ -70,7 +70,11 @@ class DomainView(ImageDataModule):
         )
         self.parent = parent
         self.domain_name = domain
-        self.cache_name = parent.domain_cache_name(domain)
+
+    @property
+    def cache_name(self) -> str:
+        """The domain's own cache name, e.g. "unpairedfolder-B" (``domain_cache_name``)."""
+        return self.parent.domain_cache_name(self.domain_name)
 
     def prepare_data(self) -> None:
         self.parent.prepare_data()
@@ -115,6 +119,12 @@ class UnpairedDataModule(ImageDataModule):
         if key not in self._views:
             self._views[key] = DomainView(self, key)
         return self._views[key]
+
+    def true_translation(self, images: torch.Tensor, direction: str) -> torch.Tensor | None:
+        """The right translation of model-range ``images`` in ``direction``, for data that
+        knows it (the MNIST demo), which the translation evaluation then measures; None
+        here: real unpaired domains have no right answer."""
+        return None
 
     def domain_cache_name(self, domain: str) -> str:
         """The cache key of `domain`'s real-image features, e.g. "unpairedfolder-A".

@@ -24,6 +24,7 @@ from collections.abc import Callable
 
 import torch
 
+from ganlab.data.celeba import CelebADataModule
 from ganlab.downstream.classifier import (
     JointLoss,
     Outputs,
@@ -36,6 +37,7 @@ from ganlab.downstream.classifier import (
 )
 from ganlab.downstream.data import GENERATE_BATCH, labelled_split
 from ganlab.errors import ConfigError
+from ganlab.models.capabilities import LabelConditioned
 from ganlab.models.sampling import generate
 
 SETTINGS = ("real", "real_gan")
@@ -78,12 +80,13 @@ class FaceRecognition:
 
     @staticmethod
     def _check(model, datamodule) -> None:
-        if not hasattr(datamodule, "relabelled"):
+        if not isinstance(datamodule, CelebADataModule):
             raise ConfigError(
                 "face_recognition reads CelebA's identities and attributes: evaluate a "
                 "checkpoint trained with data=celeba."
             )
-        if not getattr(model, "multi_label", False) or datamodule.labels != "attr":
+        conditional = isinstance(model, LabelConditioned)
+        if not (conditional and model.multi_label) or datamodule.labels != "attr":
             raise ConfigError(
                 "face_recognition needs an attribute-conditional generator: train it with "
                 "model=cdcgan data=celeba data.labels=attr (data.attributes chooses which)."

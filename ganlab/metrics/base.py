@@ -32,7 +32,7 @@ class FeatureMetric(ABC):
     keys: tuple[str, ...] = ()  # what __call__ returns, the headline first
     lower_is_better: bool = True
     #: True: called as ``metric(None, fake_logits)`` on the extractor's class logits, for
-    #: extractors that have ``logits`` (a classifier); skipped for the others.
+    #: ``ClassifierFeatures`` extractors (they have ``logits``); skipped for the others.
     uses_logits: bool = False
 
     @abstractmethod

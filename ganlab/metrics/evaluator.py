@@ -8,7 +8,7 @@ from collections.abc import Callable, Mapping
 import torch
 
 from ganlab.metrics.base import FeatureMetric
-from ganlab.metrics.extractors import FeatureExtractor
+from ganlab.metrics.extractors import ClassifierFeatures, FeatureExtractor
 from ganlab.metrics.progress import Progress
 from ganlab.metrics.reference import default_cache_dir, extract, reference_features
 
@@ -55,7 +55,7 @@ class Evaluator:
         """(extractor name, metric) for every metric that applies to that extractor."""
         for name, ext in self.extractors.items():
             for metric in self.metrics.values():
-                if not metric.uses_logits or hasattr(ext, "logits"):
+                if not metric.uses_logits or isinstance(ext, ClassifierFeatures):
                     yield name, metric
 
     def names(self) -> list[str]:

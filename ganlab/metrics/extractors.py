@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+from abc import ABC, abstractmethod
 from pathlib import Path
 
 import torch
@@ -40,6 +41,15 @@ class FeatureExtractor(nn.Module):
     @property
     def cache_key(self) -> str:
         return f"{self.name}-{self.num_features}"
+
+
+class ClassifierFeatures(FeatureExtractor, ABC):
+    """A classifier's features, and its class ``logits``: metrics with ``uses_logits`` (the
+    classifier-based Inception Score) apply to these extractors alone."""
+
+    @abstractmethod
+    def logits(self, images: torch.Tensor) -> torch.Tensor:
+        """Class logits (N, classes) of images in [-1, 1]."""
 
 
 class InceptionFeatures(FeatureExtractor):

@@ -13,7 +13,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ganlab.errors import ConfigError
-from ganlab.metrics.extractors import FeatureExtractor
+from ganlab.metrics.extractors import ClassifierFeatures
 
 
 def _block(cin: int, cout: int) -> list[nn.Module]:
@@ -53,7 +53,7 @@ class MNISTNet(nn.Module):
         return self.head(self.features(x))
 
 
-class MNISTNetFeatures(FeatureExtractor):
+class MNISTNetFeatures(ClassifierFeatures):
     """MNISTNet's 128-d penultimate features (``forward``) and logits (``logits``), frozen."""
 
     name = "mnistnet"

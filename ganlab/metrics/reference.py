@@ -24,10 +24,7 @@ def default_cache_dir() -> Path:
 
 def reference_key(datamodule, split: str, n: int, extractor: FeatureExtractor) -> str:
     where = hashlib.sha1(str(Path(datamodule.root).resolve()).encode()).hexdigest()[:8]
-    # A view of one domain of an unpaired dataset names itself (e.g. "unpairedfolder-B").
-    name = getattr(datamodule, "cache_name", None)
-    name = name or type(datamodule).__name__.removesuffix("DataModule").lower()
-    return f"{name}-{where}-{split}-{datamodule.image_size}px-n{n}-{extractor.cache_key}"
+    return f"{datamodule.cache_name}-{where}-{split}-{datamodule.image_size}px-n{n}-{extractor.cache_key}"
 
 
 @torch.no_grad()

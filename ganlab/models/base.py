@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Callable
+from dataclasses import dataclass, field
 
 import lightning as L
 import torch
@@ -15,6 +16,7 @@ from ganlab.checkpoint_io import trainer_last_checkpoint
 from ganlab.compat import BatchNormBase, found_nonfinite, log_metrics_now, logs_due
 from ganlab.errors import ConfigError, DivergedError
 from ganlab.losses.base import AdversarialLoss
+from ganlab.models.clock import Clock
 from ganlab.models.speed import Speed
 from ganlab.regularizers import NoRegularizer, Regularizer
 
@@ -34,7 +36,7 @@ def all_finite(grads: list[torch.Tensor]) -> bool:
     """Whether the gradients are all finite, at one fused check per device and dtype and one
     host sync (ganlab.compat.found_nonfinite). The total norm (``get_total_norm``) answers
     too, at several times the host time (its grouping and per-tensor checks, then two more
-    ops), so ganlab takes the norm only on the batches it logs (``AdversarialModule.update``)."""
+    ops), so ganlab takes the norm only on the batches it logs (``AdversarialModule.optimize``)."""
     groups: dict[tuple[torch.device, torch.dtype], list[torch.Tensor]] = {}
     for grad in grads:
         groups.setdefault((grad.device, grad.dtype), []).append(grad)
@@ -46,6 +48,11 @@ def all_finite(grads: list[torch.Tensor]) -> bool:
             found = ~torch.isfinite(torch.nn.utils.get_total_norm(group))
         flags.append(found)
     return not any(bool(found) for found in flags)
+
+
+def prefixed(values: dict) -> dict:
+    """Training values under their logged names: ``d_real`` -> ``train/d_real``."""
+    return {f"train/{name}": value for name, value in values.items()}
 
 
 @torch.no_grad()
@@ -82,6 +89,18 @@ def check_augment(loss: AdversarialLoss, augment: Augment) -> None:
         )
 
 
+@dataclass(frozen=True)
+class Update:
+    """What ``AdversarialModule.optimize`` did: the step was ``taken`` (and ``logs`` are its
+    values to log), or it was skipped for a non-finite gradient (``Update.SKIPPED``)."""
+
+    taken: bool
+    logs: dict = field(default_factory=dict)
+
+
+Update.SKIPPED = Update(False)
+
+
 class AdversarialModule(L.LightningModule, ABC):
     """Manual optimization with G and D optimizers, and the counters every callback reads.
 
@@ -105,6 +124,7 @@ class AdversarialModule(L.LightningModule, ABC):
             raise ConfigError(f"model.n_critic must be >= 1, got {n_critic}")
         self.automatic_optimization = False
         self.n_critic = n_critic
+        self.clock = Clock(n_critic)  # iterations <-> Lightning steps (models/clock.py)
         self.reg = reg if reg is not None else NoRegularizer()
         # A module: ADA's probability p is a buffer, saved in checkpoints with the weights.
         self.augment = augment if augment is not None else NoAugment()
@@ -121,9 +141,36 @@ class AdversarialModule(L.LightningModule, ABC):
         self._speed_applied = False
 
     @property
+    def max_iters(self) -> int | None:
+        """The run's length in iterations: the trainer's ``max_steps`` converted (None when
+        unbounded or not training)."""
+        trainer = self._trainer
+        return None if trainer is None else self.clock.iterations(trainer.max_steps)
+
+    def finished(self) -> bool:
+        """Whether the run's ``max_iters`` iterations are done (from its last batch's end)."""
+        max_iters = self.max_iters
+        return max_iters is not None and self.g_steps >= max_iters
+
+    def in_last_iteration(self) -> bool:
+        """Whether the batch being trained belongs to the run's last iteration."""
+        max_iters = self.max_iters
+        return max_iters is not None and self.g_steps + 1 >= max_iters
+
+    @property
     @abstractmethod
     def nets(self) -> dict[str, nn.Module]:
         """The trained nets by attribute name (each model says which it has)."""
+
+    def check_data(self, datamodule) -> None:
+        """Refuse data this model cannot train on, before any of it is loaded (ganlab-train
+        calls it); a model that takes any image data keeps this."""
+
+    @abstractmethod
+    def preview(self, n: int, seed: int, datamodule) -> tuple[torch.Tensor, int | None]:
+        """The sample grid's images for ``n`` and a fixed ``seed`` (the same every time),
+        and its row length (None: square). ``datamodule`` is the run's data, for models
+        that show real images beside their output."""
 
     @property
     def critics(self) -> list[str]:
@@ -186,23 +233,32 @@ class AdversarialModule(L.LightningModule, ABC):
         """Whether the batch about to be trained ends with a G update."""
         return (self.d_steps + 1) % self.n_critic == 0
 
-    def update(
-        self,
-        opt,
-        loss: torch.Tensor,
-        clip: float | None,
-        terms: dict | None = None,
-    ) -> dict[str, torch.Tensor] | None:
-        """One optimizer step on ``loss``; returns the values it logs (``grad_norm``, the
-        gradient norm before clipping, on the batches log_train records), or None when a
-        non-finite gradient made it skip the step (see ``nonfinite``). ``terms`` name the
-        loss's parts for that message."""
+    def optimize(
+        self, which: str, opt, loss: torch.Tensor, clip: float | None, logs: dict
+    ) -> Update:
+        """One update of ``which`` ("d" or "g") on ``loss``, all of its mechanics here:
+        zero_grad, backward, the finite check, clipping, step.
+
+        Returns what happened (``Update``): taken, with ``logs`` plus ``train/<which>_loss``,
+        ``train/lr_<which>`` and, on the batches log_train records, ``train/grad_norm_<which>``
+        (the norm before clipping); or skipped, when the gradient is not finite
+        (``nonfinite`` decides between skipping and stopping the run).
+
+        In every model a skipped update ends its batch: the updates made before it in the
+        batch stand and are logged, those after it are not made (a GAN's D comes first, so a
+        skipped D drops the batch and a skipped G keeps D's step; CycleGAN's G comes first,
+        as in its reference implementation, so there it is the other way round).
+        """
         opt.zero_grad(set_to_none=True)
         self.manual_backward(loss)
         # fp16 (trainer.precision=16-mixed): the gradients are still multiplied by the
         # gradient scaler's scale here; Lightning divides it out inside opt.step().
         scaler = self.grad_scaler()
         scale = scaler.get_scale() if scaler is not None else None
+
+        # The finite check: one device sync per update, the price of stopping before a bad
+        # step spoils the weights. Under DDP it comes after the gradients' all-reduce, so
+        # every rank sees the same answer and they all stop (or skip) together.
         grads = grads_of(opt)
         norm = None
         if clip is not None or self._recording():
@@ -212,9 +268,6 @@ class AdversarialModule(L.LightningModule, ABC):
             finite = bool(torch.isfinite(norm))
         else:
             finite = all_finite(grads)
-        # One device sync per update: the price of stopping before a bad step spoils the
-        # weights. Under DDP the check comes after the gradients' all-reduce, so every rank
-        # sees the same answer and they all stop (or skip) together.
         if not finite:
             if scaler is not None and torch.isfinite(loss):
                 # The scaler's overflow, not a diverging run (AMP's usual first few steps):
@@ -223,40 +276,31 @@ class AdversarialModule(L.LightningModule, ABC):
                 scaler.unscale_(opt)  # records the overflow for update()
                 scaler.update()
                 opt.zero_grad(set_to_none=True)
-                return None
-            opt.zero_grad(set_to_none=True)
-            self.nonfinite(terms or {"loss": loss})
-            return None
+            else:
+                opt.zero_grad(set_to_none=True)
+                self.nonfinite({f"train/{which}_loss": loss, **logs})
+            return Update.SKIPPED
+
+        # Clipping. Under fp16, clipping the scaled gradients at clip * scale is clipping
+        # the true ones at clip (Lightning's clip_gradients would clip the scaled ones at
+        # clip, and refuses fused optimizers, which unscale inside their step).
         if clip is not None and scale is not None:
-            # Clipping the scaled gradients at clip * scale is clipping the true ones at
-            # clip. (Lightning's clip_gradients would clip the scaled ones at clip, and
-            # refuses fused optimizers, which unscale inside their step.)
             params = [p for group in opt.param_groups for p in group["params"]]
             torch.nn.utils.clip_grad_norm_(params, clip * scale)
         elif clip is not None:
             self.clip_gradients(opt, gradient_clip_val=clip, gradient_clip_algorithm="norm")
+
         opt.step()
-        return {} if norm is None else {"grad_norm": norm}
+        taken = {**logs, f"train/{which}_loss": loss}
+        if norm is not None:
+            taken[f"train/grad_norm_{which}"] = norm
+        taken[f"train/lr_{which}"] = opt.param_groups[0]["lr"]
+        return Update(True, taken)
 
     def grad_scaler(self) -> torch.amp.GradScaler | None:
         """fp16's gradient scaler (trainer.precision=16-mixed), or None without one."""
         scaler = getattr(self.trainer.precision_plugin, "scaler", None)
         return scaler if scaler is not None and scaler.is_enabled() else None
-
-    def step(self, which: str, opt, loss: torch.Tensor, clip, logs: dict) -> dict | None:
-        """Update the ``which`` ("d" or "g") optimizer on ``loss``; returns ``logs`` with
-        ``train/<which>_loss``, ``train/lr_<which>`` and, on the batches log_train records,
-        ``train/grad_norm_<which>`` added, or None when a non-finite gradient made it skip
-        the update."""
-        values = self.update(opt, loss, clip, {f"{which}_loss": loss, **logs})
-        if values is None:
-            return None
-        return {
-            **logs,
-            f"train/{which}_loss": loss,
-            **{f"train/{name}_{which}": value for name, value in values.items()},
-            f"train/lr_{which}": opt.param_groups[0]["lr"],
-        }
 
     def nonfinite(self, terms: dict) -> None:
         """Skip this update if skips are left, else save the weights (still those of the
@@ -298,7 +342,7 @@ class AdversarialModule(L.LightningModule, ABC):
         (its batch counter) and ``epoch`` column.
         """
         due = self._logs_due()
-        if not due and not self._last_batch():
+        if not due and not self.finished():
             return
         values = dict(logs)
         tensors = {k: v for k, v in logs.items() if torch.is_tensor(v)}
@@ -319,14 +363,8 @@ class AdversarialModule(L.LightningModule, ABC):
 
     def _recording(self) -> bool:
         """Whether log_train will keep this batch's values: a batch Lightning writes, or
-        possibly the last (each optimizer steps at most once a batch)."""
-        trainer = self.trainer
-        steps_left = trainer.max_steps - trainer.global_step
-        return self._logs_due() or (trainer.max_steps > 0 and steps_left <= len(trainer.optimizers))
-
-    def _last_batch(self) -> bool:
-        trainer = self.trainer
-        return trainer.max_steps > 0 and trainer.global_step >= trainer.max_steps
+        one of the last iteration's (the run's last batch is kept, see log_train)."""
+        return self._logs_due() or self.in_last_iteration()
 
     def on_save_checkpoint(self, checkpoint: dict) -> None:
         checkpoint["ganlab_counters"] = {

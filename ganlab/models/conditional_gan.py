@@ -14,6 +14,7 @@ from ganlab.data.base import LabelSpec
 from ganlab.errors import ConfigError, did_you_mean
 from ganlab.losses.base import AdversarialLoss
 from ganlab.models.base import OptimizerFactory, run_in_eval_mode
+from ganlab.models.capabilities import LabelConditioned
 from ganlab.models.gan import GAN
 from ganlab.regularizers import Regularizer
 
@@ -25,7 +26,7 @@ LABELLED_DATA = (
 )
 
 
-class ConditionalGAN(GAN):
+class ConditionalGAN(GAN, LabelConditioned):
     """The GAN loop with labels: D judges (image, label) pairs and G draws the images of
     the labels of the real batch, so G learns the data's label distribution as it is.
 
@@ -133,8 +134,12 @@ class ConditionalGAN(GAN):
         flips = torch.eye(self.num_classes)[: MAX_PREVIEW_ROWS - 1]  # every attribute, to 15
         return torch.cat([common[None], (common[None] + flips) % 2])
 
-    def preview(self, n: int, seed: int, datamodule=None) -> tuple[torch.Tensor, int]:
-        """The per-class grid: one row per class, and the same z in each column."""
+    def preview(self, n: int, seed: int, datamodule) -> tuple[torch.Tensor, int]:
+        """The per-class grid (``per_class``)."""
+        return self.per_class(n, seed)
+
+    def per_class(self, n: int, seed: int) -> tuple[torch.Tensor, int]:
+        """One row per class (``preview_labels``), and the same z in each column."""
         labels = self.preview_labels()
         cols = max(2, min(10, round(n**0.5)))
         z = self.sample_z(cols, generator=torch.Generator().manual_seed(seed))
@@ -186,7 +191,7 @@ def fill_label_config(model_cfg: DictConfig, datamodule) -> None:
 
 def data_labels(datamodule) -> LabelSpec:
     """The data's labels, or the error naming the data that has them."""
-    spec = getattr(datamodule, "label_spec", lambda: None)()
+    spec = datamodule.label_spec()
     if spec is None:
         raise ConfigError(f"A conditional model needs labelled data: {LABELLED_DATA}.")
     return spec

@@ -14,16 +14,19 @@ import torch.nn.functional as F
 from torch import nn
 
 from ganlab.augment import Augment
-from ganlab.data.unpaired import DIRECTIONS
+from ganlab.data.unpaired import DIRECTIONS, UnpairedDataModule
 from ganlab.errors import ConfigError
 from ganlab.losses.base import AdversarialLoss
 from ganlab.models.base import (
     AdversarialModule,
     OptimizerFactory,
+    Update,
     check_augment,
     check_critic,
+    prefixed,
     run_in_eval_mode,
 )
+from ganlab.models.capabilities import ImageTranslator
 from ganlab.models.image_pool import ImagePool
 from ganlab.regularizers import Regularizer
 
@@ -44,7 +47,7 @@ class LinearDecay:
         return max(0.0, 1.0 - max(0, t - self.constant) / self.decay)
 
 
-class CycleGAN(AdversarialModule):
+class CycleGAN(AdversarialModule, ImageTranslator):
     """Two generators and two discriminators; the adversarial loss comes from the loss group.
 
     One iteration: a G update of both generators (adversarial + cycle + identity losses),
@@ -113,7 +116,7 @@ class CycleGAN(AdversarialModule):
 
     def check_data(self, datamodule) -> None:
         """Refuse data of one domain (before any of it is loaded: ganlab-train calls this)."""
-        if datamodule is not None and not hasattr(datamodule, "domain"):
+        if datamodule is not None and not isinstance(datamodule, UnpairedDataModule):
             raise ConfigError(
                 f"model=cyclegan translates between two image domains, but "
                 f"{type(datamodule).__name__} has one. Use unpaired data: "
@@ -178,8 +181,7 @@ class CycleGAN(AdversarialModule):
             return int(constant), int(decay)
         trainer = self._trainer
         if self.lr_schedule["interval"] == "iteration":
-            steps = trainer.max_steps if trainer is not None else -1
-            total = steps // (self.n_critic + 1) if steps > 0 else None
+            total = self.max_iters
         else:
             epochs = trainer.max_epochs if trainer is not None else None
             total = epochs if epochs is not None and epochs > 0 else None
@@ -202,7 +204,7 @@ class CycleGAN(AdversarialModule):
         if self.lr_schedule["interval"] == "epoch":
             self._step_schedulers()
 
-    def _d_update(self, opt_d, a, b, fake_a, fake_b) -> dict[str, torch.Tensor] | None:
+    def _d_update(self, opt_d, a, b, fake_a, fake_b) -> Update:
         logs, total = {}, 0.0
         for name, critic, real, pool, fake in (
             ("a", self.discriminator_a, a, self.pool_a, fake_a),
@@ -212,14 +214,14 @@ class CycleGAN(AdversarialModule):
             total = total + self.d_loss_weight * loss
             logs[f"train/d_loss_{name}"] = loss
             logs.update({f"train/{term}_{name}": value for term, value in values.items()})
-        logs = self.step("d", opt_d, total, self.grad_clip_d, logs)
-        if logs is not None:
+        d = self.optimize("d", opt_d, total, self.grad_clip_d, logs)
+        if d.taken:
             self.loss.constrain(self.discriminator_a)
             self.loss.constrain(self.discriminator_b)
-            logs.update({f"train/{k}": v for k, v in self.augment.logs().items()})
-        return logs
+            d.logs.update(prefixed(self.augment.logs()))
+        return d
 
-    def _g_update(self, opt_g, a, b, fake_a, fake_b) -> dict[str, torch.Tensor] | None:
+    def _g_update(self, opt_g, a, b, fake_a, fake_b) -> Update:
         # D's parameters need no gradients for G's update: toggling skips that work.
         self.toggle_optimizer(opt_g)
         adv_ab = self.generator_loss(self.discriminator_b, fake_b)
@@ -240,11 +242,14 @@ class CycleGAN(AdversarialModule):
             idt_a = F.l1_loss(self.generator_ba(a), a)
             total = total + self.lambda_identity * (self.lambda_b * idt_b + self.lambda_a * idt_a)
             logs.update({"train/identity_a": idt_a, "train/identity_b": idt_b})
-        logs = self.step("g", opt_g, total, self.grad_clip_g, logs)
+        g = self.optimize("g", opt_g, total, self.grad_clip_g, logs)
         self.untoggle_optimizer(opt_g)
-        return logs
+        return g
 
     def training_step(self, batch: Any, batch_idx: int) -> None:
+        """One batch: on every ``n_critic``-th, G's update first (as the reference
+        implementation orders them: D then sees the fakes of the pools), then both D's
+        (``optimize`` holds the update mechanics and what a skip does)."""
         a, b = map(self.speed.images, batch)
         opt_g, opt_d = self.optimizers()
         g_turn = self.g_turn()
@@ -252,20 +257,18 @@ class CycleGAN(AdversarialModule):
             fake_b, fake_a = self.generator_ab(a), self.generator_ba(b)
         logs = {}
         if g_turn:
-            g_logs = self._g_update(opt_g, a, b, fake_a, fake_b)
-            if g_logs is None:  # skipped (non-finite): drop the batch
+            g = self._g_update(opt_g, a, b, fake_a, fake_b)
+            if not g.taken:
                 return
-            logs.update(g_logs)
+            logs.update(g.logs)
             self.g_steps += 1
-        d_logs = self._d_update(opt_d, a, b, fake_a, fake_b)
-        if d_logs is None:
-            self.log_train(logs)
-            return
-        logs.update(d_logs)
-        self.d_steps += 1
-        if g_turn and self.lr_schedule["interval"] == "iteration":
-            self._step_schedulers()  # after both optimizers' steps of the iteration
-        self.images_seen += (a.shape[0] + b.shape[0]) * self.trainer.world_size
+        d = self._d_update(opt_d, a, b, fake_a, fake_b)
+        if d.taken:
+            logs.update(d.logs)
+            self.d_steps += 1
+            if g_turn and self.lr_schedule["interval"] == "iteration":
+                self._step_schedulers()  # after both optimizers' steps of the iteration
+            self.images_seen += (a.shape[0] + b.shape[0]) * self.trainer.world_size
         self.log_train(logs)
 
     # -- checkpoints ---------------------------------------------------------------------

@@ -16,12 +16,14 @@ from ganlab.models.base import (
     OptimizerFactory,
     check_augment,
     check_critic,
+    prefixed,
     run_in_eval_mode,
 )
+from ganlab.models.capabilities import ImageGenerator
 from ganlab.regularizers import Regularizer
 
 
-class GAN(AdversarialModule):
+class GAN(AdversarialModule, ImageGenerator):
     """Holds G, D and the adversarial loss; one batch = one D update.
 
     After every ``n_critic`` D updates comes one G update. One *iteration* (what ``max_iters``
@@ -100,7 +102,7 @@ class GAN(AdversarialModule):
         """Images in [-1, 1] for ``z``, with G (or its EMA) in eval mode."""
         return run_in_eval_mode(self.sampling_generator, z.to(self.device))
 
-    def preview(self, n: int, seed: int, datamodule=None) -> tuple[torch.Tensor, int | None]:
+    def preview(self, n: int, seed: int, datamodule) -> tuple[torch.Tensor, int | None]:
         """The sample grid's images: G(z) for ``n`` z from a generator seeded with ``seed``
         (the same latent points in every run with that seed). No preferred row length."""
         z = self.sample_z(n, generator=torch.Generator().manual_seed(seed))
@@ -127,6 +129,8 @@ class GAN(AdversarialModule):
         return self.discriminator
 
     def training_step(self, batch: Any, batch_idx: int) -> None:
+        """One batch: D's update, then G's on every ``n_critic``-th batch (models/clock.py
+        counts them; ``optimize`` holds the update mechanics and what a skip does)."""
         real, cond = self.split_batch(batch)
         real = self.speed.images(real)
         opt_g, opt_d = self.optimizers()
@@ -134,28 +138,26 @@ class GAN(AdversarialModule):
         z = torch.randn(real.shape[0], self.nz, device=self.device)
         with torch.set_grad_enabled(g_turn):  # keep G's graph only when G updates next
             fake = self.g_forward(z, cond)
-
         critic = self.critic(cond)
+
+        # D: real against G's fakes (detached: this update does not reach G).
         d_loss, d_values = self.critic_loss(critic, real, fake.detach())
-        d_logs = {f"train/{name}": value for name, value in d_values.items()}
-        logs = self.step("d", opt_d, d_loss, self.grad_clip_d, d_logs)
-        if logs is None:  # a skipped non-finite update: the batch is dropped
+        d = self.optimize("d", opt_d, d_loss, self.grad_clip_d, prefixed(d_values))
+        if not d.taken:
             return
-        self.loss.constrain(self.discriminator)
-        logs.update({f"train/{name}": value for name, value in self.augment.logs().items()})
+        self.loss.constrain(self.discriminator)  # e.g. WGAN's weight clipping
         self.d_steps += 1
         self.images_seen += real.shape[0] * self.trainer.world_size  # all ranks together
+        logs = {**d.logs, **prefixed(self.augment.logs())}
+
+        # G: D's verdict on the same fakes, through a fresh augmentation draw.
         if g_turn:
-            # D's parameters need no gradients for G's update: toggling skips that work.
-            self.toggle_optimizer(opt_g)
-            g_loss = self.generator_loss(critic, fake)
-            g_logs = self.step("g", opt_g, g_loss, self.grad_clip_g, {})
+            self.toggle_optimizer(opt_g)  # D's parameters need no gradients for G's update
+            g = self.optimize("g", opt_g, self.generator_loss(critic, fake), self.grad_clip_g, {})
             self.untoggle_optimizer(opt_g)
-            if g_logs is None:  # skipped: D's update of this batch stands
-                self.log_train(logs)
-                return
-            self.g_steps += 1
-            if self.generator_ema is not None and self.g_steps >= self.ema_start:
-                self.generator_ema.update_parameters(self.generator)
-            logs.update(g_logs)
+            if g.taken:
+                self.g_steps += 1
+                if self.generator_ema is not None and self.g_steps >= self.ema_start:
+                    self.generator_ema.update_parameters(self.generator)
+                logs.update(g.logs)
         self.log_train(logs)

@@ -465,7 +465,7 @@ def test_a_full_disk_stops_with_one_message_and_keeps_the_last_checkpoint(
         return disk_full_after(1000)(obj, file)
 
     monkeypatch.setattr(torch, "save", full_after_the_first_checkpoint)
-    every_2 = "callbacks.checkpoint.every_n_train_steps=4"  # 2 iterations of D + G steps
+    every_2 = "callbacks.checkpoint.every_n_iters=2"
     with pytest.raises(StorageError) as err:
         run_train(every_2, max_iters=6)
     last = tmp_path / "run" / "checkpoints" / "last.ckpt"

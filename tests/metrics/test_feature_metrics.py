@@ -80,9 +80,10 @@ def test_names_carry_the_protocol():
 
 def test_logit_metrics_apply_only_to_classifiers():
     from ganlab.metrics import ClassifierIS
+    from ganlab.metrics.extractors import ClassifierFeatures
     from tests.helpers import Projection
 
-    class Uniform(Projection):
+    class Uniform(Projection, ClassifierFeatures):
         """A "classifier" that is never sure: its Inception Score is exactly 1."""
 
         name = "cls"

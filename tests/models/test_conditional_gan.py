@@ -86,7 +86,7 @@ def test_multi_label_sampling_follows_the_training_frequencies():
 
 def test_per_class_preview():
     model = make_cgan().eval()
-    images, cols = model.preview(64, seed=0)
+    images, cols = model.per_class(64, seed=0)
     assert (cols, images.shape) == (8, (80, 1, 28, 28))  # 10 rows (classes) x 8 columns
     z = model.sample_z(8, torch.Generator().manual_seed(0))
     row_7 = model.sample(z, torch.full((8,), 7))

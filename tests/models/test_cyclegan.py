@@ -48,7 +48,7 @@ def pairs(n=64, size=16):
 def fit(model, iters):
     recorder = StepRecorder()
     trainer = quiet_trainer(
-        max_steps=iters * (model.n_critic + 1),
+        max_steps=model.clock.steps(iters),
         callbacks=[recorder],
     )
     trainer.fit(model, pairs())

@@ -57,7 +57,7 @@ def logged(model, iters):
     from tests.helpers import quiet_trainer
 
     trainer = quiet_trainer(
-        max_steps=iters * (model.n_critic + 1), callbacks=[recorder], log_every_n_steps=1
+        max_steps=model.clock.steps(iters), callbacks=[recorder], log_every_n_steps=1
     )
     trainer.fit(model, data)
     return recorder.values

@@ -16,7 +16,7 @@ def fit(model, iters, tmp_path=None, **trainer_kwargs):
     data = DataLoader(TensorDataset(torch.rand(64, 1, 28, 28) * 2 - 1), batch_size=4)
     callbacks = [ModelCheckpoint(dirpath=tmp_path, save_last=True)] if tmp_path else []
     trainer = quiet_trainer(
-        max_steps=iters * (model.n_critic + 1),
+        max_steps=model.clock.steps(iters),
         callbacks=callbacks,
         enable_checkpointing=bool(tmp_path),
         **trainer_kwargs,

@@ -51,7 +51,7 @@ def fit(model, iters, batches=64):
     data = DataLoader(TensorDataset(torch.rand(batches * 4, 1, 28, 28) * 2 - 1), batch_size=4)
     recorder = StepRecorder()
     trainer = quiet_trainer(
-        max_steps=iters * (model.n_critic + 1),
+        max_steps=model.clock.steps(iters),
         callbacks=[recorder],
     )
     trainer.fit(model, data)

@@ -22,7 +22,7 @@ def batches():
 
 
 def fit(model, iters, **trainer_kwargs):
-    trainer = quiet_trainer(max_steps=iters * (model.n_critic + 1), **trainer_kwargs)
+    trainer = quiet_trainer(max_steps=model.clock.steps(iters), **trainer_kwargs)
     trainer.fit(model, batches())
     return trainer
 
