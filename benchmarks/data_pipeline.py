@@ -77,6 +77,19 @@ def images_per_second(datamodule, reps: int, images: int) -> dict:
     return spread(rates)
 
 
+def table(result: dict) -> str:
+    """The results' markdown table (also the README's: benchmarks/readme.py)."""
+    lines = [
+        "| data | read from | images/s (median, range) | speed-up |",
+        "| --- | --- | --- | --- |",
+    ]
+    for r in result["rows"]:
+        speedup = f"{r['speedup']:.1f}x" if "speedup" in r else ""
+        lines.append(f"| {r['data']} | {r['path']} | {r['median']:.0f} ({r['min']:.0f} to "
+                     f"{r['max']:.0f}) | {speedup} |")  # fmt: skip
+    return "\n".join(lines) + "\n"
+
+
 def main(argv=None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--images", type=int, default=3000)
@@ -111,19 +124,11 @@ def main(argv=None) -> dict:
             mnist = MNISTDataModule(args.mnist_root, num_workers=args.workers)
             rows.append({"data": "mnist", "path": "in memory",
                          **images_per_second(mnist, args.reps, args.images)})  # fmt: skip
-    table = [
-        "| data | read from | images/s (median, range) | speed-up |",
-        "| --- | --- | --- | --- |",
-    ]
-    for r in rows:
-        speedup = f"{r['speedup']:.1f}x" if "speedup" in r else ""
-        table.append(f"| {r['data']} | {r['path']} | {r['median']:.0f} ({r['min']:.0f} to "
-                     f"{r['max']:.0f}) | {speedup} |")  # fmt: skip
     size = f"{args.image_size}x{args.image_size}, {args.workers} workers, batch 64"
     result = {"machine": machine(), "settings": {**vars(args), "celeba_root": str(args.celeba_root),
               "mnist_root": str(args.mnist_root)}, "rows": rows}  # fmt: skip
-    paths = write_results("data_pipeline", result, f"At {size}.\n\n" + "\n".join(table) + "\n")
-    print("\n".join(table))
+    paths = write_results("data_pipeline", result, f"At {size}.\n\n" + table(result))
+    print(table(result))
     print("written:", ", ".join(map(str, paths)))
     return result
 

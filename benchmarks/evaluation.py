@@ -27,6 +27,7 @@ from ganlab.cli.common import CONF_DIR
 from ganlab.data import MNISTDataModule
 from ganlab.metrics import Evaluator
 from ganlab.metrics.evaluator import build_extractors
+from ganlab.metrics.extractors import ClassifierFeatures
 from ganlab.nets import DCGANGenerator
 
 
@@ -55,6 +56,21 @@ def timed(device, fn, *args):
     return out, time.perf_counter() - start
 
 
+def table(result: dict) -> str:
+    """The results' markdown table (also the README's: benchmarks/readme.py)."""
+    lines = [
+        "| step | images | seconds (median, range) | seconds per 1,000 images |",
+        "| --- | --- | --- | --- |",
+    ]
+    for r in result["rows"]:
+        per_1000 = f"{1000 * r['median'] / r['images']:.3f}" if r["per_1000"] else ""
+        lines.append(
+            f"| {r['step']} | {r['images']} | {r['median']:.3f} ({r['min']:.3f} to "
+            f"{r['max']:.3f}) | {per_1000} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
 def main(argv=None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--n", type=int, default=1000)
@@ -77,7 +93,9 @@ def main(argv=None) -> dict:
         for name, ext in extractors.items():
             n = args.n_inception if name == "inception" else args.n
             per_metric = {
-                k: m for k, m in metrics().items() if not m.uses_logits or hasattr(ext, "logits")
+                k: m
+                for k, m in metrics().items()
+                if not m.uses_logits or isinstance(ext, ClassifierFeatures)
             }
             evaluator = Evaluator({name: ext}, per_metric, n, "train", refs, batch_size=500)
             real = evaluator.real(data, device)  # computed and cached once: not timed
@@ -113,19 +131,9 @@ def main(argv=None) -> dict:
             for (step, n, linear), v in rows.items()
         ],
     }
-    table = [
-        "| step | images | seconds (median, range) | seconds per 1,000 images |",
-        "| --- | --- | --- | --- |",
-    ]
-    for r in result["rows"]:
-        per_1000 = f"{1000 * r['median'] / r['images']:.3f}" if r["per_1000"] else ""
-        table.append(
-            f"| {r['step']} | {r['images']} | {r['median']:.3f} ({r['min']:.3f} to "
-            f"{r['max']:.3f}) | {per_1000} |"
-        )
     note = f"{args.n} images ({args.n_inception} for Inception), {args.reps} repetitions."
-    paths = write_results("evaluation", result, note + "\n\n" + "\n".join(table) + "\n")
-    print("\n".join(table))
+    paths = write_results("evaluation", result, note + "\n\n" + table(result))
+    print(table(result))
     print("written:", ", ".join(map(str, paths)))
     return result
 

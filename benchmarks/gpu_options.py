@@ -42,6 +42,67 @@ def overrides_of(name: str) -> list[str]:
     return ["trainer=gpu"] if name == DEFAULTS else [*BASELINE, *VARIANTS[name]]
 
 
+def runs(result: dict) -> list[tuple[str, list[dict]]]:
+    """(run letter, rows) of each run: results merged from several runs (gpu_options.json
+    holds three) have ``runs``; one run of ``main`` has ``rows``."""
+    if "runs" in result:
+        return [(chr(ord("A") + i), run["rows"]) for i, run in enumerate(result["runs"])]
+    return [("", result["rows"])]
+
+
+def speed(rate: dict) -> str:
+    return f"{rate['median']:.0f} ({rate['min']:.0f} to {rate['max']:.0f})"
+
+
+def ratio(up: dict | None) -> str:
+    return f"{up['median']:.2f}x ({up['min']:.2f} to {up['max']:.2f})" if up else ""
+
+
+def table(result: dict) -> str:
+    """Every row of every run, as in benchmarks/results/gpu_options.md."""
+    lines = [
+        "| run | batch | variant | img/s (median, range) | vs fp32 baseline (per repetition) "
+        "| first run s |",
+        "| --- " * 6 + "|",
+    ]
+    for run, rows in runs(result):
+        for r in rows:
+            lines.append(
+                f"| {run} | {r['batch']} | {r['variant']} | {speed(r['img_per_s'])} "
+                f"| {ratio(r.get('speedup'))} | {r['first_run_s']:.0f} |"
+            )
+    return "\n".join(lines) + "\n"
+
+
+def readme_table(result: dict) -> str:
+    """The README's view: each option alone at the largest batch measured (from the first
+    run that has it), then every row of the ``trainer=gpu`` defaults, their gain in bold
+    (benchmarks/readme.py)."""
+    every = [r for _, rows in runs(result) for r in rows]
+    largest = max(r["batch"] for r in every)
+    alone: dict[str, dict] = {}
+    for r in every:
+        if r["variant"] in VARIANTS and r["batch"] == largest:
+            alone.setdefault(r["variant"], r)
+    defaults = sorted(
+        (r for r in every if r["variant"].startswith("trainer=gpu")), key=lambda r: -r["batch"]
+    )
+    lines = [
+        "| batch | variant | img/s (median, range) | vs fp32 (median, range) |",
+        "| --- | --- | --- | --- |",
+    ]
+    for r in [*alone.values(), *defaults]:
+        up = r["speedup"]
+        gain = f"{up['median']:.2f}x"
+        if r in defaults:
+            gain = f"**{gain}**"
+        lines.append(
+            f"| {r['batch']} | {r['variant']} | {speed(r['img_per_s'])} "
+            f"| {gain} ({up['min']:.2f} to {up['max']:.2f}) |"
+        )
+    return "\n".join(lines) + "\n"
+
+
 def main(argv=None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[64])
@@ -76,18 +137,9 @@ def main(argv=None) -> dict:
                 if base:
                     row["speedup"] = spread([v / b for v, b in zip(values, base)])
                 rows.append(row)
-    table = ["| model | batch | variant | img/s (median, range) | vs fp32 baseline | first run s |",
-             "| --- | --- | --- | --- | --- | --- |"]  # fmt: skip
-    for r in rows:
-        rate, up = r["img_per_s"], r.get("speedup")
-        vs = f"{up['median']:.2f}x ({up['min']:.2f} to {up['max']:.2f})" if up else ""
-        table.append(
-            f"| {r['model']} | {r['batch']} | {r['variant']} | {rate['median']:.0f} "
-            f"({rate['min']:.0f} to {rate['max']:.0f}) | {vs} | {r['first_run_s']:.0f} |"
-        )
     result = {"machine": machine(), "settings": vars(args), "rows": rows}
-    paths = write_results("gpu_options", result, "\n".join(table) + "\n")
-    print("\n".join(table))
+    paths = write_results("gpu_options", result, table(result))
+    print(table(result))
     print("written:", ", ".join(map(str, paths)))
     return result
 

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import statistics
 import tempfile
 from pathlib import Path
 
@@ -68,6 +67,22 @@ def run(overrides: list[str], iters: int, warmup: int) -> float:
     return window_rate(STAMPS, BATCH)
 
 
+def table(result: dict) -> str:
+    """The results' markdown table (also the README's: benchmarks/readme.py)."""
+    lines = [
+        "| data | images/s (median) | range | vs MNIST in the same repetition (median, range) |",
+        "| --- | --- | --- | --- |",
+    ]
+    for name, s in result["images_per_s"].items():
+        r = result["ratio_to_mnist"][name]
+        lines.append(
+            f"| {name} | {s['median']:.1f} | {s['min']:.1f}-{s['max']:.1f} | "
+            f"{100 * (r['median'] - 1):+.1f}% ({100 * (r['min'] - 1):+.1f}% to "
+            f"{100 * (r['max'] - 1):+.1f}%) |"
+        )
+    return "\n".join(lines) + "\n"
+
+
 def main(argv=None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--iters", type=int, default=150)
@@ -94,20 +109,8 @@ def main(argv=None) -> dict:
         "images_per_s": {name: spread(values) for name, values in rates.items()},
         "ratio_to_mnist": {name: spread(values) for name, values in ratios.items()},
     }  # fmt: skip
-    lines = [
-        "| data | images/s (median) | range | vs MNIST in the same repetition (median, range) |",
-        "| --- | --- | --- | --- |",
-    ]
-    for name, values in rates.items():
-        s, r = spread(values), ratios[name]
-        lines.append(
-            f"| {name} | {s['median']:.1f} | {s['min']:.1f}-{s['max']:.1f} | "
-            f"{100 * (statistics.median(r) - 1):+.1f}% ({100 * (min(r) - 1):+.1f}% to "
-            f"{100 * (max(r) - 1):+.1f}%) |"
-        )
-    table = "\n".join(lines) + "\n"
-    print(table)
-    write_results("small_data", result, table)
+    print(table(result))
+    write_results("small_data", result, table(result))
     return result
 
 

@@ -175,6 +175,42 @@ def run_lightning(size, batch, iters, warmup, device) -> float:
     return window_rate(module.stamps, batch)
 
 
+def pct(o: dict) -> str:
+    return f"{100 * o['median']:+.1f}% ({100 * o['min']:+.1f}% to {100 * o['max']:+.1f}%)"
+
+
+def table(result: dict) -> str:
+    """The results' markdown table (also the README's: benchmarks/readme.py). Results from
+    before the bare-Lightning loop was added (train_step_gpu.json) have no column for it."""
+    rows = result["rows"]
+    if all("lightning" in r for r in rows):
+        lines = [
+            "| model | batch | plain loop img/s | plain, D frozen in G's step | bare Lightning "
+            "| ganlab | ganlab vs plain | vs plain, D frozen | vs bare Lightning |",
+            "| --- " * 9 + "|",
+        ]
+        for r in rows:
+            lines.append(
+                f"| {r['model']} | {r['batch']} | {r['plain']['median']:.1f} "
+                f"| {r['plain_frozen_d']['median']:.1f} | {r['lightning']['median']:.1f} "
+                f"| {r['ganlab']['median']:.1f} | {pct(r['overhead_vs_plain'])} "
+                f"| {pct(r['overhead_vs_plain_frozen_d'])} | {pct(r['overhead_vs_lightning'])} |"
+            )
+    else:
+        lines = [
+            "| model | batch | plain loop img/s | plain, D frozen in G's step, img/s | ganlab img/s "
+            "| ganlab overhead vs plain | vs plain, D frozen |",
+            "| --- " * 7 + "|",
+        ]
+        for r in rows:
+            lines.append(
+                f"| {r['model']} | {r['batch']} | {r['plain']['median']:.1f} "
+                f"| {r['plain_frozen_d']['median']:.1f} | {r['ganlab']['median']:.1f} "
+                f"| {pct(r['overhead_vs_plain'])} | {pct(r['overhead_vs_plain_frozen_d'])} |"
+            )
+    return "\n".join(lines) + "\n"
+
+
 def main(argv=None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[32, 64])
@@ -216,27 +252,11 @@ def main(argv=None) -> dict:
                 row[f"overhead_vs_{name}"] = spread(ratios)
         rows.append(row)
 
-    def pct(o):
-        return f"{100 * o['median']:+.1f}% ({100 * o['min']:+.1f}% to {100 * o['max']:+.1f}%)"
-
-    header = (
-        "| model | batch | plain loop img/s | plain, D frozen in G's step | bare Lightning "
-        "| ganlab | ganlab vs plain | vs plain, D frozen | vs bare Lightning |"
-    )
-    table = [header, "| --- " * 9 + "|"]
-    for r in rows:
-        table.append(
-            f"| {r['model']} | {r['batch']} | {r['plain']['median']:.1f} "
-            f"| {r['plain_frozen_d']['median']:.1f} | {r['lightning']['median']:.1f} "
-            f"| {r['ganlab']['median']:.1f} | {pct(r['overhead_vs_plain'])} "
-            f"| {pct(r['overhead_vs_plain_frozen_d'])} | {pct(r['overhead_vs_lightning'])} |"
-        )
     result = {"machine": machine(), "settings": vars(args), "rows": rows}
     name = f"train_step_{'gpu' if args.device != 'cpu' else 'cpu'}"
     name += f"_w{args.width}" if args.width != 64 else ""
-    paths = write_results(name, result,
-                          "\n".join(table) + "\n")  # fmt: skip
-    print("\n".join(table))
+    paths = write_results(name, result, table(result))
+    print(table(result))
     print("written:", ", ".join(map(str, paths)))
     return result
 

@@ -12,9 +12,9 @@ _NOTHING = nullcontext()
 class NoProfiler(PassThroughProfiler):
     """Lightning's default when no profiler is set (``PassThroughProfiler``: records nothing),
     minus the time it takes to record nothing. Lightning enters ``profile(name)`` around every
-    hook of the module, the strategy and each callback: ~90 times a batch in ganlab-train,
-    at ~2 us each for the default's generator-based context manager, 1-2% of a small DCGAN's
-    step when the processor sets the pace (benchmarks/train_step.py --width 4). Profiling
+    hook of the module, the strategy and each callback, about 90 times a batch in
+    ganlab-train, each time through the default's generator-based context manager: a cost
+    that shows when the processor sets the pace (benchmarks/train_step.py --width 4). Profiling
     is still one override away: ``trainer.profiler=simple`` (or advanced, pytorch)."""
 
     def profile(self, action_name: str) -> nullcontext:

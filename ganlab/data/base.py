@@ -78,8 +78,8 @@ class TensorImageDataset(Dataset):
 
     ``raw`` (the training loader's copy) keeps batches uint8, for the datamodule to scale
     on the device with ``scale``: a quarter of the bytes to copy, and one indexing op per
-    batch instead of one call per image (DCGAN-64 on an H100 spent 4.6 ms a batch of 64 on
-    the per-image path, a fifth of its iteration)."""
+    batch instead of one call per image (the per-image path was a fifth of a DCGAN-64
+    iteration on a GPU: README, "Benchmarks", "What this measurement changed")."""
 
     reads_uint8 = True  # the training loader can ask for raw batches
     raw = False
@@ -204,9 +204,8 @@ class ImageDataModule(L.LightningDataModule, ABC):
     def pins_memory(self, workers: int) -> bool:
         """``pin_memory`` for a loader with ``workers``; None: pin when CUDA is available and
         workers make the batches. Pinned memory only helps host-to-GPU copies (on a CPU-only
-        machine it warns and costs), and without workers the training process itself pins:
-        DCGAN-64's uint8 batches of 64 on an H100 machine took longer to pin (1.4 ms) than
-        to copy unpinned."""
+        machine it warns and costs), and without workers the training process itself pins,
+        which took longer than the copy it was meant to speed up (README, "Benchmarks")."""
         if self.pin_memory is not None:
             return self.pin_memory
         return torch.cuda.is_available() and workers > 0
@@ -331,7 +330,7 @@ class ImageDataModule(L.LightningDataModule, ABC):
             # A prepared array or images in memory: batches of uint8 rows (a quarter of the
             # bytes to the GPU), scaled by on_after_batch_transfer where the model is. Read
             # in this process: handing batches over from workers costs more than reading
-            # them (CelebA at 64x64 on 2 cores: 57,000 images/s here, 22,000 with 2 workers).
+            # them (benchmarks/data_pipeline.py).
             dataset = copy.copy(dataset)
             dataset.raw = True
             self.batch_scale = dataset.scale

@@ -96,7 +96,7 @@ class SeededItems(Dataset):
     def __getitem__(self, item: tuple[int, int]):
         index, seed = item
         # The CPU generator alone (what augmentations draw from): torch.manual_seed also
-        # seeds every accelerator backend, which costs ~0.6 ms a call on a CUDA build.
+        # seeds every accelerator backend, a cost per item on a CUDA build.
         generator = torch.default_generator
         state = generator.get_state()
         generator.manual_seed(seed)

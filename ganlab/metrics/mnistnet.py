@@ -32,7 +32,7 @@ class MNISTNet(nn.Module):
             nn.Flatten(), nn.Linear(32 * 4 * 4, 128), nn.ReLU(inplace=True),
         )  # fmt: skip
         self.head = nn.Linear(128, 10)
-        self.to(memory_format=torch.channels_last)  # ~1.4x faster convolutions on CPUs
+        self.to(memory_format=torch.channels_last)  # faster convolutions on CPUs
 
     @staticmethod
     def _prepare(x: torch.Tensor) -> torch.Tensor:

@@ -335,9 +335,9 @@ class AdversarialModule(L.LightningModule, ABC):
         ``trainer.callback_metrics`` keep them, and the last batch's, for the progress bar and
         summary.json's final values.
 
-        Not through ``self.log``: its bookkeeping cost ~0.6 ms a value on a 2-core CPU (a
-        deep copy of each value's metadata), 6% of a small DCGAN's time averaged over the
-        batches (benchmarks/train_step.py). Here the values cross to the host in one copy,
+        Not through ``self.log``: its bookkeeping (a deep copy of each value's metadata) was
+        a measurable share of a small DCGAN's step (README, "Benchmarks": "Training values
+        are not logged with self.log"). Here the values cross to the host in one copy,
         then go the way ``self.log``'s do: Lightning's logger connector, with the same step
         (its batch counter) and ``epoch`` column.
         """

@@ -26,9 +26,8 @@ class Speed:
       their keys), with ``compile_options`` (e.g. ``{mode: max-autotune}``). A critic whose
       loss takes a gradient penalty stays eager: compiled graphs have no double backward.
     - ``fused_optimizers``: ``fused=True`` for every optimizer whose class takes it (Adam,
-      AdamW, SGD, ...): one kernel per step instead of one per tensor group. Adam's step
-      on DCGAN-64's G went from 10 ms to 3 ms on a 2-core CPU; on an H100 the difference
-      was within the noise.
+      AdamW, SGD, ...): one kernel per step instead of one per tensor group (measured:
+      benchmarks/gpu_options.py, "fused Adam", and the README's Benchmarks).
     """
 
     def __init__(
