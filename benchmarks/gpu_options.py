@@ -61,8 +61,10 @@ def ratio(up: dict | None) -> str:
 def table(result: dict) -> str:
     """Every row of every run, as in benchmarks/results/gpu_options.md."""
     lines = [
-        "| run | batch | variant | img/s (median, range) | vs fp32 baseline (per repetition) "
-        "| first run s |",
+        (
+            "| run | batch | variant | img/s (median, range) | vs fp32 baseline (per repetition) "
+            "| first run s |"
+        ),
         "| --- " * 6 + "|",
     ]
     for run, rows in runs(result):

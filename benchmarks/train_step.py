@@ -185,8 +185,10 @@ def table(result: dict) -> str:
     rows = result["rows"]
     if all("lightning" in r for r in rows):
         lines = [
-            "| model | batch | plain loop img/s | plain, D frozen in G's step | bare Lightning "
-            "| ganlab | ganlab vs plain | vs plain, D frozen | vs bare Lightning |",
+            (
+                "| model | batch | plain loop img/s | plain, D frozen in G's step | bare Lightning "
+                "| ganlab | ganlab vs plain | vs plain, D frozen | vs bare Lightning |"
+            ),
             "| --- " * 9 + "|",
         ]
         for r in rows:
@@ -198,8 +200,10 @@ def table(result: dict) -> str:
             )
     else:
         lines = [
-            "| model | batch | plain loop img/s | plain, D frozen in G's step, img/s | ganlab img/s "
-            "| ganlab overhead vs plain | vs plain, D frozen |",
+            (
+                "| model | batch | plain loop img/s | plain, D frozen in G's step, img/s | ganlab img/s "
+                "| ganlab overhead vs plain | vs plain, D frozen |"
+            ),
             "| --- " * 7 + "|",
         ]
         for r in rows:
