@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+import contextlib
+import importlib
+import io
+import logging
 import os
 import subprocess
 import sys
 import time
+import warnings
+from dataclasses import dataclass
 from pathlib import Path
+from unittest import mock
 
 import pytest
 from hydra import compose, initialize_config_dir
@@ -105,11 +112,74 @@ def run_ddp_train(run: Path, data_dir: Path, *overrides: str):
     """ganlab-train on 2 CPU processes (Lightning DDP, gloo), writing into ``run``."""
     ddp = ["trainer=ddp", "trainer.accelerator=cpu", "trainer.devices=2"]
     paths = [f"data.root={data_dir}", f"hydra.run.dir={run}"]
-    return run_cli("train", *ddp, *overrides, *paths, cwd=run.parent)
+    return run_cli_process("train", *ddp, *overrides, *paths, cwd=run.parent)
+
+
+@dataclass
+class CliResult:
+    """What a command line left: its exit status and everything it wrote."""
+
+    returncode: int
+    stdout: str
+    stderr: str
 
 
 def run_cli(name: str, *args: str, cwd: Path, env: dict | None = None, timeout: int = 600):
-    """Run ``ganlab-<name>`` as a user would (a new process); returns CompletedProcess."""
+    """Run ``ganlab-<name> args`` as a user would, in this process: its argv, working
+    directory and environment set, stdout and stderr captured, warnings shown as a fresh
+    interpreter shows them, and its exit status. Without a new interpreter's imports each
+    call is seconds faster; ``run_cli_process`` is for what needs a process of its own
+    (signals, DDP, which starts the command line again, a killed run). ``timeout`` is
+    ``run_cli_process``'s (an in-process run cannot be cut short)."""
+    module = importlib.import_module(f"ganlab.cli.{name}")
+    out, err = io.StringIO(), io.StringIO()
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    environ = {**os.environ}
+    here = Path.cwd()
+    code = 0
+    try:
+        os.environ.update({"HYDRA_FULL_ERROR": "0", **(env or {})})
+        os.chdir(cwd)
+        with (
+            contextlib.redirect_stdout(out),
+            contextlib.redirect_stderr(err),
+            warnings.catch_warnings(),
+            mock.patch.object(sys, "argv", [f"ganlab-{name}", *args]),
+        ):
+            fresh_interpreter_warnings()
+            try:
+                module.main()
+            except SystemExit as exc:
+                code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+    finally:
+        os.chdir(here)
+        os.environ.clear()
+        os.environ.update(environ)
+        for handler in root.handlers:  # the run's logging (Hydra's console and log file)
+            if handler not in handlers:
+                handler.close()
+        root.handlers[:] = handlers
+        root.setLevel(level)
+    return CliResult(code, out.getvalue(), err.getvalue())
+
+
+def fresh_interpreter_warnings() -> None:
+    """Python's default warning filters (each warning shown once per place, deprecations
+    hidden), as a user's ganlab-* process starts with, instead of pytest's."""
+    warnings.resetwarnings()
+    warnings.simplefilter("default")
+    for category in (DeprecationWarning, PendingDeprecationWarning, ImportWarning, ResourceWarning):
+        warnings.filterwarnings("ignore", category=category)
+
+    def show(message, category, filename, lineno, file=None, line=None):  # not pytest's record
+        sys.stderr.write(warnings.formatwarning(message, category, filename, lineno, line))
+
+    warnings.showwarning = show
+
+
+def run_cli_process(name: str, *args: str, cwd: Path, env: dict | None = None, timeout: int = 600):
+    """Run ``ganlab-<name>`` in a new process; returns CompletedProcess."""
     return subprocess.run(  # the tests read returncode themselves
         [sys.executable, "-m", f"ganlab.cli.{name}", *args],
         cwd=cwd,

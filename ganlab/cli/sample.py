@@ -52,8 +52,8 @@ def translate_folder(model, trained: DictConfig, cfg: DictConfig) -> list[Path]:
     from torch.utils.data import DataLoader
     from torchvision.transforms import v2
 
-    from ganlab.data.base import to_model_range
     from ganlab.data.folder import EXTENSIONS, ImageFileDataset, find_images
+    from ganlab.pixels import pil_to_model_range
 
     root = Path(cfg.input).expanduser()
     if not root.is_dir():
@@ -67,7 +67,7 @@ def translate_folder(model, trained: DictConfig, cfg: DictConfig) -> list[Path]:
         )
     size = trained.data.image_size
     transform = v2.Compose(
-        [v2.Resize((size, size), antialias=True), *to_model_range(trained.data.channels)]
+        [v2.Resize((size, size), antialias=True), *pil_to_model_range(trained.data.channels)]
     )
     loader = DataLoader(ImageFileDataset(paths, transform), batch_size=cfg.batch_size)
     out, grid = Path(cfg.out), Path(cfg.out).suffix.lower() in GRID_SUFFIXES

@@ -11,12 +11,11 @@ from typing import ClassVar
 
 import lightning as L
 import torch
-from PIL import Image
 from torch.utils.data import DataLoader, Dataset
-from torchvision.transforms import v2
 
 from ganlab.data.resumable import Collated, ResumableLoader
 from ganlab.errors import ConfigError, DatasetError, check_int
+from ganlab.pixels import to_model_range
 
 SPLITS = ("train", "val", "test")
 # data.repeat=auto: an epoch of a data set of fewer batches covers it several times, to at
@@ -36,54 +35,16 @@ class LabelSpec:
     names: tuple[str, ...]
 
 
-class ToMode:
-    """Convert a PIL image to "RGB" or "L" (a class, not a lambda, so workers can pickle it)."""
-
-    def __init__(self, mode: str) -> None:
-        self.mode = mode
-
-    def __call__(self, img: Image.Image) -> Image.Image:
-        # Palette images with a transparent colour warn when converted straight to RGB.
-        if img.mode == "P" and "transparency" in img.info:
-            img = img.convert("RGBA")
-        return img if img.mode == self.mode else img.convert(self.mode)
-
-
-def to_uint8_tensor(channels: int) -> list:
-    """PIL image -> uint8 C x H x W tensor: what a prepared array file stores."""
-    return [ToMode("L" if channels == 1 else "RGB"), v2.PILToTensor()]
-
-
-class ToModelRange:
-    """uint8 image(s) -> float32 in [-1, 1], the range every generator outputs: the values
-    of ``v2.ToDtype(float32, scale=True)`` then ``v2.Normalize(0.5, 0.5)`` (the test checks
-    all 256) at a quarter of their cost, which matters for whole prepared batches."""
-
-    def __call__(self, images: torch.Tensor) -> torch.Tensor:
-        return images.to(torch.float32).mul_(1 / 255).sub_(0.5).div_(0.5)
-
-
-def to_model_range(channels: int) -> list:
-    """PIL image -> float32 C x H x W tensor in [-1, 1] (the two steps above)."""
-    return [*to_uint8_tensor(channels), ToModelRange()]
-
-
-def uint8_to_signed_unit(images: torch.Tensor) -> torch.Tensor:
-    """uint8 [0, 255] -> float32 [-1, 1], as in-memory datasets (MNIST) scale."""
-    return images.float() / 127.5 - 1
-
-
 class TensorImageDataset(Dataset):
     """uint8 N x C x S x S images (and labels) in memory; items are ([-1, 1] float image, int).
 
-    ``raw`` (the training loader's copy) keeps batches uint8, for the datamodule to scale
-    on the device with ``scale``: a quarter of the bytes to copy, and one indexing op per
+    ``uint8_batches`` (set on the training loader's copy) hands batches over as uint8,
+    for the datamodule to bring to the model range on the device: a quarter of the bytes to copy, and one indexing op per
     batch instead of one call per image (the per-image path was a fifth of a DCGAN-64
     iteration on a GPU: README, "Benchmarks", "What this measurement changed")."""
 
-    reads_uint8 = True  # the training loader can ask for raw batches
-    raw = False
-    scale = staticmethod(uint8_to_signed_unit)
+    reads_uint8 = True  # the training loader can ask for uint8 batches
+    uint8_batches = False
 
     def __init__(self, images: torch.Tensor, labels: torch.Tensor) -> None:
         self.images = images
@@ -93,20 +54,20 @@ class TensorImageDataset(Dataset):
         return len(self.images)
 
     def __getitem__(self, index: int) -> tuple[torch.Tensor, int]:
-        return self.scale(self.images[index]), int(self.labels[index])
+        return to_model_range(self.images[index]), int(self.labels[index])
 
     def __getitems__(self, indices: list[int]) -> list:
         """A batch's items at once (DataLoader asks so): the same values as item by item."""
         index = torch.as_tensor(indices)
         images = self.images[index]
-        if self.raw:  # the training loader's batch, whole
+        if self.uint8_batches:  # the training loader's batch, whole
             return Collated([images, self.labels[index]])
-        return list(zip(self.scale(images), self.labels[index].tolist(), strict=True))
+        return list(zip(to_model_range(images), self.labels[index].tolist(), strict=True))
 
 
 class FirstItems(Dataset):
     """The first ``n`` items of a dataset (``data.limit``), with what the training loader
-    asks of it (``reads_uint8``, ``raw``, ``scale``, ``__getitems__``) passed through."""
+    asks of it (``reads_uint8``, ``uint8_batches``, ``__getitems__``) passed through."""
 
     def __init__(self, dataset: Dataset, n: int) -> None:
         self.dataset, self.n = dataset, n
@@ -127,18 +88,14 @@ class FirstItems(Dataset):
         return getattr(self.dataset, "reads_uint8", False)
 
     @property
-    def scale(self):
-        return self.dataset.scale
+    def uint8_batches(self) -> bool:
+        return getattr(self.dataset, "uint8_batches", False)
 
-    @property
-    def raw(self) -> bool:
-        return getattr(self.dataset, "raw", False)
-
-    @raw.setter
-    def raw(self, value: bool) -> None:
+    @uint8_batches.setter
+    def uint8_batches(self, value: bool) -> None:
         # On a copy of the dataset: the original also serves evaluation, in [-1, 1].
         self.dataset = copy.copy(self.dataset)
-        self.dataset.raw = value
+        self.dataset.uint8_batches = value
 
 
 def random_hflip(images: torch.Tensor) -> torch.Tensor:
@@ -158,13 +115,6 @@ class ImageDataModule(L.LightningDataModule, ABC):
     """
 
     split_aliases: ClassVar[dict[str, str]] = {}
-    # uint8 -> [-1, 1] for the datasets decoded from files (their last transform step, and
-    # a prepared array's scaling).
-    scale = None
-    # The training loader's dataset's own scaling when it hands batches over as uint8 (a
-    # prepared array's, or images in memory): on_after_batch_transfer applies it, i.e. on
-    # the training device.
-    batch_scale = None
 
     def __init__(
         self,
@@ -303,8 +253,8 @@ class ImageDataModule(L.LightningDataModule, ABC):
         images = batch[0]
         if not isinstance(images, torch.Tensor):
             return batch
-        if self.batch_scale is not None and images.dtype == torch.uint8:
-            images = self.batch_scale(images)
+        if images.dtype == torch.uint8:  # the training loader's uint8_batches
+            images = to_model_range(images)
         batch = [images, *batch[1:]]
         if self.hflip and self.trainer is not None and self.trainer.training:
             # Every image tensor of the batch: one domain's, or both of unpaired data.
@@ -332,8 +282,7 @@ class ImageDataModule(L.LightningDataModule, ABC):
             # in this process: handing batches over from workers costs more than reading
             # them (benchmarks/data_pipeline.py).
             dataset = copy.copy(dataset)
-            dataset.raw = True
-            self.batch_scale = dataset.scale
+            dataset.uint8_batches = True
             workers = 0
         return ResumableLoader(
             dataset,

@@ -15,12 +15,7 @@ import torchvision
 from torch.utils.data import Dataset
 from torchvision.transforms import v2
 
-from ganlab.data.base import (
-    ImageDataModule,
-    LabelSpec,
-    ToModelRange,
-    to_uint8_tensor,
-)
+from ganlab.data.base import ImageDataModule, LabelSpec
 from ganlab.data.prepared import (
     PREPARED_MODES,
     DecodeFile,
@@ -31,6 +26,7 @@ from ganlab.data.prepared import (
     write_prepared,
 )
 from ganlab.errors import ConfigError, DatasetError, check_int, did_you_mean
+from ganlab.pixels import ToModelRange, pil_to_uint8
 
 TXT_FILES = (
     "list_attr_celeba.txt",
@@ -102,8 +98,9 @@ class CelebAFolder(PreparedItems, torchvision.datasets.CelebA):
         super().__init__(root, split="all", **kwargs)
         self.split = split
         self.labels: torch.Tensor | None = None
-        # The datamodule sets `prepared` and `scale` when a prepared array matches: rows are
-        # read instead of JPEGs, then scaled as the JPEG path's last steps would.
+        # The datamodule sets `prepared_images` when a prepared array matches: rows are
+        # read instead of JPEGs, then brought to the model range as the JPEG path's last
+        # step does.
         self.partition = self._load_csv("list_eval_partition.txt").data[:, 0]
         if split != "all":
             self._select(torch.nonzero(self.partition == SPLIT_IDS[split]).flatten())
@@ -113,8 +110,8 @@ class CelebAFolder(PreparedItems, torchvision.datasets.CelebA):
         self.identity, self.bbox = self.identity[keep], self.bbox[keep]
         self.landmarks_align, self.attr = self.landmarks_align[keep], self.attr[keep]
         self.partition = self.partition[keep]
-        if self.prepared is not None:
-            self.prepared = self.prepared.select(keep)
+        if self.prepared_images is not None:
+            self.prepared_images = self.prepared_images.select(keep)
 
     def subset(self, split: str, keep: torch.Tensor, labels: torch.Tensor | None) -> CelebAFolder:
         """A copy with the images at indices `keep` alone, named `split`, targets `labels`."""
@@ -152,7 +149,7 @@ class CelebAFolder(PreparedItems, torchvision.datasets.CelebA):
         return list(zip(*parts)) if len(parts) > 1 else list(parts[0])
 
     def __getitem__(self, index: int):
-        if self.prepared is not None:
+        if self.prepared_images is not None:
             return self.prepared_items([index])[0]
         try:
             image, target = super().__getitem__(index)
@@ -270,10 +267,9 @@ class CelebADataModule(ImageDataModule):
         self.prepared_dir = prepared_dir
         self.decode = v2.Compose(
             [v2.CenterCrop(crop_size), v2.Resize(image_size, antialias=True)]
-            + to_uint8_tensor(channels)
+            + pil_to_uint8(channels)
         )
-        self.scale = ToModelRange()
-        self.transform = v2.Compose([self.decode, self.scale])
+        self.transform = v2.Compose([self.decode, ToModelRange()])
         self._faces: CelebAFolder | None = None  # every image, loaded once for all splits
         self._splits: dict[str, torch.Tensor] = {}  # each split's indices into _faces
         self._identities: torch.Tensor | None = None  # the kept identities, by class index
@@ -368,10 +364,9 @@ class CelebADataModule(ImageDataModule):
                 f"CelebA annotation files in {self.base_dir} could not be parsed ({e}); "
                 "replace them with the official ones."
             ) from e
-        faces.prepared = PreparedImages.find(
+        faces.prepared_images = PreparedImages.find(
             self.prepared_path(), faces.filename, self._prepared_settings(), self.prepared
         )
-        faces.scale = self.scale
         if self.labels == "attr":
             absent = [n for n in self.attributes if n not in faces.attr_names]
             if absent:

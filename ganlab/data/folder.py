@@ -13,12 +13,7 @@ from rich.progress import track
 from torch.utils.data import Dataset
 from torchvision.transforms import v2
 
-from ganlab.data.base import (
-    ImageDataModule,
-    LabelSpec,
-    ToModelRange,
-    to_uint8_tensor,
-)
+from ganlab.data.base import ImageDataModule, LabelSpec
 from ganlab.data.prepared import (
     PREPARED_MODES,
     DecodeFile,
@@ -31,6 +26,7 @@ from ganlab.data.prepared import (
     write_prepared,
 )
 from ganlab.errors import ConfigError, DatasetError
+from ganlab.pixels import ToModelRange, pil_to_uint8
 
 EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff")
 ON_BAD_IMAGE = ("error", "skip")
@@ -131,17 +127,17 @@ def subfolder_classes(root: Path, paths: list[Path]) -> list[str]:
 class ImageFileDataset(PreparedItems, Dataset):
     """Images at `paths`; items are (transform(image), label), label 0 without `labels`.
 
-    With `prepared` (the rows of a ganlab-prepare array, one per path), items are
-    `scale(row)`: the same pixels without decoding the files."""
+    With `prepared_images` (the rows of a ganlab-prepare array, one per path), items are
+    the rows in the model range: the same pixels without decoding the files."""
 
     def __init__(
         self, paths: list[Path], transform, labels: list[int] | None = None,
-        prepared: PreparedImages | None = None, scale=None,
+        prepared_images: PreparedImages | None = None,
     ) -> None:  # fmt: skip
         self.paths = paths
         self.transform = transform
         self.labels = labels
-        self.prepared, self.scale = prepared, scale
+        self.prepared_images = prepared_images
 
     def __len__(self) -> int:
         return len(self.paths)
@@ -150,7 +146,7 @@ class ImageFileDataset(PreparedItems, Dataset):
         return [0 if self.labels is None else self.labels[i] for i in indices]
 
     def __getitem__(self, index: int):
-        if self.prepared is not None:
+        if self.prepared_images is not None:
             return self.prepared_items([index])[0]
         path = self.paths[index]
         try:
@@ -210,10 +206,9 @@ class FolderDataModule(ImageDataModule):
         self.prepared_dir = prepared_dir
         self.decode = v2.Compose(
             [v2.Resize(image_size, antialias=True), v2.CenterCrop(image_size)]
-            + to_uint8_tensor(channels)
+            + pil_to_uint8(channels)
         )
-        self.scale = ToModelRange()
-        self.transform = v2.Compose([self.decode, self.scale])
+        self.transform = v2.Compose([self.decode, ToModelRange()])
 
     def make_dataset(self, split: str) -> Dataset:
         if not self.root.is_dir():
@@ -251,7 +246,7 @@ class FolderDataModule(ImageDataModule):
         if self.labels is not None:
             index = {name: i for i, name in enumerate(self.classes)}
             labels = [index[p.relative_to(self.root).parts[0]] for p in paths]
-        return ImageFileDataset(paths, self.transform, labels, prepared, self.scale)
+        return ImageFileDataset(paths, self.transform, labels, prepared)
 
     def _key(self, path: Path) -> str:
         return path.relative_to(self.root).as_posix()

@@ -29,6 +29,7 @@ from torch.utils.data import DataLoader, Dataset, default_collate
 
 from ganlab.data.resumable import Collated
 from ganlab.errors import DatasetError
+from ganlab.pixels import to_model_range
 
 PREPARED_MODES = ("auto", "always", "never")
 
@@ -256,33 +257,32 @@ class PreparedImages:
 
 class PreparedItems(ABC):
     """A dataset's items from a prepared array, when it has one: the dataset sets
-    ``prepared`` (the rows of its items) and ``scale`` (uint8 -> [-1, 1]), and implements
-    ``_targets(indices)``; ``raw`` keeps the images uint8 (the training loader's copy,
-    scaled on the device)."""
+    ``prepared_images`` (the rows of its items) and implements ``_targets(indices)``;
+    ``uint8_batches`` (set on the training loader's copy) hands batches over as uint8, to
+    be brought to the model range on the device."""
 
-    prepared: PreparedImages | None = None
-    scale: Callable | None = None
-    raw = False
+    prepared_images: PreparedImages | None = None
+    uint8_batches = False
 
     @property
     def reads_uint8(self) -> bool:
-        """Whether the training loader can ask for raw (uint8) batches."""
-        return self.prepared is not None and self.scale is not None
+        """Whether the training loader can ask for uint8 batches."""
+        return self.prepared_images is not None
 
     @abstractmethod
     def _targets(self, indices: list[int]) -> list:
         """The targets of the items at ``indices``."""
 
     def prepared_items(self, indices: list[int]) -> list:
-        images = self.prepared.batch(indices)
-        if self.raw:  # the training loader's batch, whole
+        images = self.prepared_images.batch(indices)
+        if self.uint8_batches:  # the training loader's batch, whole
             return Collated([images, default_collate(self._targets(indices))])
-        return list(zip(self.scale(images), self._targets(indices), strict=True))
+        return list(zip(to_model_range(images), self._targets(indices), strict=True))
 
     def __getitems__(self, indices: list[int]) -> list:
         """A batch's items (DataLoader asks for them at once): prepared rows are read and
-        scaled in one step, which costs microseconds per image instead of a call each."""
-        if self.prepared is None:
+        converted in one step, which costs microseconds per image instead of a call each."""
+        if self.prepared_images is None:
             return [self[i] for i in indices]
         return self.prepared_items(indices)
 

@@ -63,7 +63,7 @@ class EpochSampler(DistributedSampler):
 
 
 class Collated(list):
-    """A batch its dataset made whole (raw rows read at once): ``collate`` passes it on, as
+    """A batch its dataset made whole (uint8 rows read at once): ``collate`` passes it on, as
     taking it apart into items for default_collate to stack again cost a third of a
     prepared array's read."""
 
@@ -87,9 +87,9 @@ class SeededItems(Dataset):
         return len(self.dataset)
 
     def __getitems__(self, items: list[tuple[int, int]]) -> list:
-        """A batch's items; prepared uint8 rows (``raw``) go through no random transform, so
+        """A batch's items; uint8 rows (``uint8_batches``) go through no random transform, so
         they are read at once, unseeded."""
-        if getattr(self.dataset, "raw", False):
+        if getattr(self.dataset, "uint8_batches", False):
             return self.dataset.__getitems__([index for index, _ in items])
         return [self[item] for item in items]
 

@@ -10,7 +10,6 @@ from typing import ClassVar
 from torch.utils.data import Dataset
 from torchvision.transforms import v2
 
-from ganlab.data.base import to_model_range
 from ganlab.data.folder import (
     EXTENSIONS,
     ImageFileDataset,
@@ -21,6 +20,7 @@ from ganlab.data.folder import (
 )
 from ganlab.data.unpaired import UnpairedDataModule, UnpairedDataset
 from ganlab.errors import ConfigError, DatasetError, check_int
+from ganlab.pixels import pil_to_model_range
 
 LAYOUT = (
     "  trainA/   images of domain A (searched recursively)",
@@ -83,11 +83,11 @@ class UnpairedFolderDataModule(UnpairedDataModule):
                 v2.Resize((load_size, load_size), antialias=True),
                 v2.RandomCrop(image_size),
                 *([v2.RandomHorizontalFlip()] if self.flip else []),
-                *to_model_range(channels),
+                *pil_to_model_range(channels),
             ]
         )
         self.test_transform = v2.Compose(
-            [v2.Resize((image_size, image_size), antialias=True), *to_model_range(channels)]
+            [v2.Resize((image_size, image_size), antialias=True), *pil_to_model_range(channels)]
         )
 
     def _layout_error(self, problem: str) -> DatasetError:

@@ -19,6 +19,7 @@ from torch import nn
 from torch.utils.data import DataLoader, RandomSampler, TensorDataset, WeightedRandomSampler
 from torchmetrics.classification import MulticlassAccuracy, MultilabelAccuracy
 
+from ganlab.pixels import to_model_range
 from ganlab.quiet import quiet_lightning
 
 
@@ -52,13 +53,8 @@ def resnet18(num_classes: int, channels: int = 3) -> nn.Module:
 
 
 def as_float(images: torch.Tensor) -> torch.Tensor:
-    """uint8 images -> float in [-1, 1], the generators' range; float images unchanged."""
-    return images.float() / 127.5 - 1 if images.dtype == torch.uint8 else images
-
-
-def to_uint8(images: torch.Tensor) -> torch.Tensor:
-    """[-1, 1] images -> uint8, as they would be saved: exact for images decoded from files."""
-    return ((images.clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8)
+    """uint8 images in the model range (ganlab.pixels); float images unchanged."""
+    return to_model_range(images) if images.dtype == torch.uint8 else images
 
 
 def attribute_loss(logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:

@@ -5,8 +5,8 @@ from __future__ import annotations
 import torch
 from rich.progress import track
 
-from ganlab.downstream.classifier import to_uint8
 from ganlab.errors import ConfigError
+from ganlab.pixels import to_uint8
 
 GENERATE_BATCH = 500  # generated images per forward pass
 

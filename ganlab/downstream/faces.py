@@ -32,13 +32,13 @@ from ganlab.downstream.classifier import (
     class_loss,
     fits_progress,
     new_classifier,
-    to_uint8,
     train_classifier,
 )
 from ganlab.downstream.data import GENERATE_BATCH, labelled_split
 from ganlab.errors import ConfigError
 from ganlab.models.capabilities import LabelConditioned
 from ganlab.models.sampling import generate
+from ganlab.pixels import to_uint8
 
 SETTINGS = ("real", "real_gan")
 

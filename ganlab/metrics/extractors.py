@@ -15,6 +15,7 @@ import torch
 from torch import nn
 
 from ganlab.errors import ConfigError
+from ganlab.pixels import to_uint8
 
 INCEPTION_ENV = "GANLAB_INCEPTION_WEIGHTS"
 
@@ -101,7 +102,7 @@ class InceptionFeatures(FeatureExtractor):
 
     @torch.no_grad()
     def forward(self, images: torch.Tensor) -> torch.Tensor:
-        uint8 = ((images.float().clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8)
+        uint8 = to_uint8(images)
         if uint8.shape[1] == 1:
             uint8 = uint8.expand(-1, 3, -1, -1)
         return self.net(uint8).float()

@@ -14,6 +14,7 @@ from torch import nn
 
 from ganlab.errors import ConfigError
 from ganlab.metrics.extractors import ClassifierFeatures
+from ganlab.pixels import quantize
 
 
 def _block(cin: int, cout: int) -> list[nn.Module]:
@@ -44,7 +45,7 @@ class MNISTNet(nn.Module):
             x = F.interpolate(x, size=(28, 28), mode="bilinear", antialias=True)
         # Quantised to MNIST's 256 levels, as the training images are, so generated images
         # differ from real ones in content only (InceptionFeatures quantises likewise).
-        return ((x + 1) * 127.5).round() / 127.5 - 1
+        return quantize(x)
 
     def features(self, x: torch.Tensor) -> torch.Tensor:
         return self.body(self._prepare(x))

@@ -11,7 +11,7 @@ import pytest
 import torch
 
 from ganlab.cli.train import train
-from tests.conftest import REPO, TINY, compose_train, run_cli
+from tests.conftest import REPO, TINY, compose_train, run_cli, run_cli_process
 
 
 def start_train(run, data_dir, *overrides):
@@ -92,7 +92,7 @@ def test_ctrl_c_in_process_returns_the_summary(tmp_path, data_dir, times):
 
 def test_double_ctrl_c_exits_130(tmp_path, data_dir):
     stop = [*STOP_AT_3, "+callbacks.stop.signal_name=SIGINT", "+callbacks.stop.times=2"]
-    res = run_cli(
+    res = run_cli_process(  # signals: a process of its own
         "train", *TINY, f"data.root={data_dir}", f"hydra.run.dir={tmp_path / 'run'}",
         "max_iters=100", *stop, cwd=tmp_path,
     )  # fmt: skip

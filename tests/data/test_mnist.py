@@ -213,7 +213,7 @@ def test_limit_trains_on_the_first_images_only(tiny_mnist, tmp_path):
     assert len(dm.get_dataset("test")) == 4
     # The uint8 batches of a limited set are scaled on the device like the others.
     images = next(iter(loader))[0]
-    assert images.dtype == torch.uint8 and not dm.get_dataset("train").raw
+    assert images.dtype == torch.uint8 and not dm.get_dataset("train").uint8_batches
 
 
 def test_repeat_auto_gives_small_sets_epochs_of_at_least_100_batches(tiny_mnist, tmp_path):

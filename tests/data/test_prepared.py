@@ -57,14 +57,14 @@ def test_prepared_items_equal_the_jpeg_path_bit_for_bit(faces, settings):
         for (x, y), (x0, y0) in zip(fast, slow):
             assert x.dtype == torch.float32 and torch.equal(x, x0)
             assert same(y, y0)
-    assert always.get_dataset("train").prepared is not None
-    assert never.get_dataset("train").prepared is None
+    assert always.get_dataset("train").prepared_images is not None
+    assert never.get_dataset("train").prepared_images is None
 
 
 def test_other_settings_are_not_read_from_the_file(faces):
     CelebADataModule(faces, image_size=32, num_workers=0).prepare_images()
     other = CelebADataModule(faces, image_size=16, num_workers=0)  # auto: decodes the JPEGs
-    assert other.get_dataset("train").prepared is None
+    assert other.get_dataset("train").prepared_images is None
     assert other.get_dataset("train")[0][0].shape == (3, 16, 16)
     with pytest.raises(
         DatasetError, match=r"data.prepared=always, but .*16px_crop178_rgb.npy does not exist"
@@ -146,7 +146,7 @@ def test_a_prepared_folder_reads_the_readable_images(tmp_path, make_image, make_
     # With on_bad_image=error the bad file is not in the array: decode (and report it).
     strict = FolderDataModule(tmp_path, check_images=False, **settings)
     with pytest.warns(UserWarning, match=r"made without 1 unreadable image\(s\)"):
-        assert strict.get_dataset("train").prepared is None
+        assert strict.get_dataset("train").prepared_images is None
 
 
 def test_images_added_after_preparing_are_not_left_out(tmp_path, make_image, make_truncated_jpeg):
@@ -173,28 +173,13 @@ def test_images_added_after_preparing_are_not_left_out(tmp_path, make_image, mak
     messages = [str(w.message) for w in caught]
     assert any(m.startswith("Not reading the prepared images: ") for m in messages), messages
     assert any("Skipping 1 unreadable image(s) of 5" in m for m in messages), messages
-    assert data.prepared is None
+    assert data.prepared_images is None
     assert [p.name for p in data.paths] == ["0.png", "1.png", "2.png", "new.png"]
     # Preparing again takes the new file in, and the array is read again.
     with pytest.warns(UserWarning, match="Skipping 1 unreadable image"):
         FolderDataModule(tmp_path, **settings).prepare_images()
     data = FolderDataModule(tmp_path, prepared="always", **settings).get_dataset("train")
-    assert data.prepared is not None and len(data) == 4
-
-
-def test_the_scaling_equals_torchvisions_for_every_value():
-    from torchvision.transforms import v2
-
-    from ganlab.data.base import ToModelRange
-
-    values = torch.arange(256, dtype=torch.uint8).view(1, 16, 16).expand(3, 16, 16)
-    reference = v2.Compose(
-        [v2.ToDtype(torch.float32, scale=True), v2.Normalize([0.5] * 3, [0.5] * 3)]
-    )
-    assert torch.equal(ToModelRange()(values), reference(values))
-    assert (
-        float(ToModelRange()(values).min()) == -1.0 and float(ToModelRange()(values).max()) == 1.0
-    )
+    assert data.prepared_images is not None and len(data) == 4
 
 
 def test_training_batches_are_uint8_scaled_on_the_device_to_the_same_values(faces):
@@ -271,7 +256,7 @@ def test_ctrl_c_in_the_prepare_command_leaves_nothing_to_use(
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         assert (
-            FolderDataModule(root, image_size=8, num_workers=0).get_dataset("train").prepared
+            FolderDataModule(root, image_size=8, num_workers=0).get_dataset("train").prepared_images
             is None
         )
 
@@ -294,7 +279,7 @@ def test_prepared_dir_keeps_datasets_with_the_same_file_names_apart(tmp_path, ma
     for name in "ab":
         fast = FolderDataModule(tmp_path / name, prepared="always", **settings)
         slow = FolderDataModule(tmp_path / name, prepared="never", num_workers=0, image_size=8)
-        assert fast.get_dataset("train").prepared.path == paths[name]
+        assert fast.get_dataset("train").prepared_images.path == paths[name]
         for (x, _), (x0, _) in zip(items(fast, "train"), items(slow, "train"), strict=True):
             assert torch.equal(x, x0)
     # Without the setting, training looks beside the images and finds nothing.
@@ -307,7 +292,7 @@ def test_celeba_prepared_dir_reaches_relabelled_datamodules(faces, tmp_path):
     path = datamodule.prepare_images()
     assert path.parent.parent == tmp_path and path.name == "8px_crop178_rgb.npy"
     identity = datamodule.relabelled(labels="identity", prepared="always")
-    assert identity.get_dataset("train").prepared.path == path
+    assert identity.get_dataset("train").prepared_images.path == path
 
 
 def test_an_array_that_cannot_be_written_is_a_clear_error(tmp_path, make_image, monkeypatch):
