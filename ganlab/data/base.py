@@ -46,23 +46,23 @@ class TensorImageDataset(Dataset):
     reads_uint8 = True  # the training loader can ask for uint8 batches
     uint8_batches = False
 
-    def __init__(self, images: torch.Tensor, labels: torch.Tensor) -> None:
+    def __init__(self, images: torch.Tensor, targets: torch.Tensor) -> None:
         self.images = images
-        self.labels = labels
+        self.targets = targets
 
     def __len__(self) -> int:
         return len(self.images)
 
     def __getitem__(self, index: int) -> tuple[torch.Tensor, int]:
-        return to_model_range(self.images[index]), int(self.labels[index])
+        return to_model_range(self.images[index]), int(self.targets[index])
 
     def __getitems__(self, indices: list[int]) -> list:
         """A batch's items at once (DataLoader asks so): the same values as item by item."""
         index = torch.as_tensor(indices)
         images = self.images[index]
         if self.uint8_batches:  # the training loader's batch, whole
-            return Collated([images, self.labels[index]])
-        return list(zip(to_model_range(images), self.labels[index].tolist(), strict=True))
+            return Collated([images, self.targets[index]])
+        return list(zip(to_model_range(images), self.targets[index].tolist(), strict=True))
 
 
 class FirstItems(Dataset):

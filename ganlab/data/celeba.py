@@ -88,7 +88,7 @@ ATTRIBUTES = (  # the 40 official names, in list_attr_celeba.txt's order
 class CelebAFolder(PreparedItems, torchvision.datasets.CelebA):
     """torchvision's CelebA that checks files exist instead of their md5s, and names bad images.
 
-    `split` "all" keeps every image. `labels`, when set (one row per image), replaces the
+    `split` "all" keeps every image. `targets`, when set (one row per image), replaces the
     targets: each item's is looked up, not computed.
     """
 
@@ -97,7 +97,7 @@ class CelebAFolder(PreparedItems, torchvision.datasets.CelebA):
         # fails with "iteration over a 0-d tensor": load everything, then select with 1-D indices.
         super().__init__(root, split="all", **kwargs)
         self.split = split
-        self.labels: torch.Tensor | None = None
+        self.targets: torch.Tensor | None = None
         # The datamodule sets `prepared_images` when a prepared array matches: rows are
         # read instead of JPEGs, then brought to the model range as the JPEG path's last
         # step does.
@@ -113,12 +113,12 @@ class CelebAFolder(PreparedItems, torchvision.datasets.CelebA):
         if self.prepared_images is not None:
             self.prepared_images = self.prepared_images.select(keep)
 
-    def subset(self, split: str, keep: torch.Tensor, labels: torch.Tensor | None) -> CelebAFolder:
-        """A copy with the images at indices `keep` alone, named `split`, targets `labels`."""
+    def subset(self, split: str, keep: torch.Tensor, targets: torch.Tensor | None) -> CelebAFolder:
+        """A copy with the images at indices `keep` alone, named `split`, with `targets`."""
         part = copy.copy(self)
         part.split = split
         part._select(keep)
-        part.labels = labels
+        part.targets = targets
         return part
 
     def _check_integrity(self) -> bool:
@@ -135,8 +135,8 @@ class CelebAFolder(PreparedItems, torchvision.datasets.CelebA):
         """torchvision's targets (or the labels) of ``indices``, looked up at once without
         decoding an image: the same values, types and shapes as ``__getitem__``'s."""
         index = torch.as_tensor(indices, dtype=torch.long)
-        if self.labels is not None:
-            return list(self.labels[index].unbind(0))
+        if self.targets is not None:
+            return list(self.targets[index].unbind(0))
         columns = {
             "attr": lambda: self.attr[index],
             "identity": lambda: self.identity[index, 0],
@@ -156,8 +156,8 @@ class CelebAFolder(PreparedItems, torchvision.datasets.CelebA):
         except (OSError, ValueError, SyntaxError) as e:
             path = os.path.join(self.root, self.base_folder, IMAGE_DIR, self.filename[index])
             raise DatasetError(f"Cannot read CelebA image {path} ({e}); replace it.") from e
-        if self.labels is not None:
-            return image, self.labels[index]
+        if self.targets is not None:
+            return image, self.targets[index]
         # An empty target_type gives None, which the default collate cannot batch.
         return image, 0 if target is None else target
 
@@ -375,16 +375,16 @@ class CelebADataModule(ImageDataModule):
                     f"{', '.join(absent)}; replace it with the official file."
                 )
             columns = [faces.attr_names.index(n) for n in self.attributes]
-            faces.labels = faces.attr[:, columns].float()
+            faces.targets = faces.attr[:, columns].float()
         elif self.labels == "identity":
-            self._identities, faces.labels = self._identity_classes(faces)
+            self._identities, faces.targets = self._identity_classes(faces)
         if self.identity_split == "per_identity":
-            self._splits = per_identity_split(faces.filename, faces.labels)
+            self._splits = per_identity_split(faces.filename, faces.targets)
         else:
             for split, name in SPLIT_NAMES.items():
                 mask = faces.partition == SPLIT_IDS[name]
                 if self.labels == "identity":
-                    mask &= faces.labels >= 0
+                    mask &= faces.targets >= 0
                 self._splits[split] = torch.nonzero(mask).flatten()
         self._faces = faces
         return faces
@@ -437,8 +437,8 @@ class CelebADataModule(ImageDataModule):
     def make_dataset(self, split: str) -> Dataset:
         faces = self._load_faces()
         keep = self._splits[split]
-        labels = None if faces.labels is None else faces.labels[keep]
-        return faces.subset(SPLIT_NAMES[split], keep, labels)
+        targets = None if faces.targets is None else faces.targets[keep]
+        return faces.subset(SPLIT_NAMES[split], keep, targets)
 
     def check_loader(self, dataset: Dataset, split: str, batch_size: int, drop_last: bool) -> None:
         if len(dataset) == 0 and self.labels == "identity" and self.identity_split == "official":

@@ -125,25 +125,25 @@ def subfolder_classes(root: Path, paths: list[Path]) -> list[str]:
 
 
 class ImageFileDataset(PreparedItems, Dataset):
-    """Images at `paths`; items are (transform(image), label), label 0 without `labels`.
+    """Images at `paths`; items are (transform(image), label), label 0 without `targets`.
 
     With `prepared_images` (the rows of a ganlab-prepare array, one per path), items are
     the rows in the model range: the same pixels without decoding the files."""
 
     def __init__(
-        self, paths: list[Path], transform, labels: list[int] | None = None,
+        self, paths: list[Path], transform, targets: list[int] | None = None,
         prepared_images: PreparedImages | None = None,
     ) -> None:  # fmt: skip
         self.paths = paths
         self.transform = transform
-        self.labels = labels
+        self.targets = targets
         self.prepared_images = prepared_images
 
     def __len__(self) -> int:
         return len(self.paths)
 
     def _targets(self, indices: list[int]) -> list:
-        return [0 if self.labels is None else self.labels[i] for i in indices]
+        return [0 if self.targets is None else self.targets[i] for i in indices]
 
     def __getitem__(self, index: int):
         if self.prepared_images is not None:
@@ -157,7 +157,7 @@ class ImageFileDataset(PreparedItems, Dataset):
                 f"Cannot read image {path} ({e}); remove it, or keep data.check_images=true "
                 "to find every bad file at setup."
             ) from e
-        return image, 0 if self.labels is None else self.labels[index]
+        return image, 0 if self.targets is None else self.targets[index]
 
 
 class FolderDataModule(ImageDataModule):
@@ -242,11 +242,11 @@ class FolderDataModule(ImageDataModule):
                 f"Decoding {len(paths)} images into memory" if many else None,
             )  # fmt: skip
             prepared = ImagesInMemory(decoded)
-        labels = None
+        targets = None
         if self.labels is not None:
             index = {name: i for i, name in enumerate(self.classes)}
-            labels = [index[p.relative_to(self.root).parts[0]] for p in paths]
-        return ImageFileDataset(paths, self.transform, labels, prepared)
+            targets = [index[p.relative_to(self.root).parts[0]] for p in paths]
+        return ImageFileDataset(paths, self.transform, targets, prepared)
 
     def _key(self, path: Path) -> str:
         return path.relative_to(self.root).as_posix()

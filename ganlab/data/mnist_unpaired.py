@@ -80,7 +80,7 @@ class MNISTUnpairedDataModule(UnpairedDataModule):
     def make_domain(self, split: str, domain: str) -> Dataset:
         digits = self.mnist.get_dataset(split)  # uint8 at image_size, built once per split
         start = 0 if domain == "A" else 1
-        images, labels = digits.images[start::2], digits.labels[start::2]
+        images, labels = digits.images[start::2], digits.targets[start::2]
         if domain == "B":
             images = restyle(images, self.b_style, 0, 255)
         return TensorImageDataset(images.contiguous(), labels)

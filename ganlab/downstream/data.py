@@ -25,7 +25,7 @@ def labelled_split(
     train split at 64x64: 2 GB as uint8, 8 GB as float)."""
     dataset = datamodule.get_dataset(split)
     index = torch.arange(len(dataset))
-    known = getattr(dataset, "labels", None)
+    known = getattr(dataset, "targets", None)  # None: read with the images
     if classes is not None:
         if known is None:
             raise ConfigError(f"the {split} split's labels cannot be read without its images.")

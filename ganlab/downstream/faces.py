@@ -116,7 +116,7 @@ class FaceRecognition:
         classes = None
         if self.max_identities is not None and count > self.max_identities:
             # The people with the most train images (ties: lower class first).
-            seen = torch.bincount(ids.get_dataset("train").labels, minlength=count)
+            seen = torch.bincount(ids.get_dataset("train").targets, minlength=count)
             top = torch.argsort(seen, descending=True, stable=True)[: self.max_identities]
             classes, count = top.sort().values, self.max_identities
         train = labelled_split(ids, "train", classes=classes)

@@ -306,7 +306,7 @@ def test_no_labels_keeps_target_type_and_no_spec(celeba_root):
     dm = CelebADataModule(root, target_type="identity")
     assert dm.label_spec() is None
     assert (
-        int(dm.get_dataset("test")[0][1]) == IDENTITY[5] and dm.get_dataset("test").labels is None
+        int(dm.get_dataset("test")[0][1]) == IDENTITY[5] and dm.get_dataset("test").targets is None
     )
 
 

@@ -128,7 +128,7 @@ def test_real_bundle_extraction(mnist_real):
     assert all(x.min() >= -1 and x.max() <= 1 for x, _ in items)
     assert any(x.min() == -1 and x.max() == 1 for x, _ in items)
     assert [y for _, y in items[:5]] == [5, 0, 4, 1, 9]  # the official first training labels
-    assert mnist_real.get_dataset("test").labels.dtype == torch.int64
+    assert mnist_real.get_dataset("test").targets.dtype == torch.int64
 
 
 def test_prepare_data_is_idempotent(mnist_real):

@@ -40,8 +40,8 @@ def test_even_and_odd_indices(tiny):
     dm = MNISTUnpairedDataModule(tiny)
     train = dm.get_dataset("train")
     assert [len(train.domain_a), len(train.domain_b), len(train)] == [6, 5, 6]
-    assert train.domain_a.labels.tolist() == [0, 2, 4, 6, 8, 0]  # labels are index % 10
-    assert train.domain_b.labels.tolist() == [1, 3, 5, 7, 9]
+    assert train.domain_a.targets.tolist() == [0, 2, 4, 6, 8, 0]  # labels are index % 10
+    assert train.domain_b.targets.tolist() == [1, 3, 5, 7, 9]
     assert torch.equal(train.domain_a.images, source(tiny, "train")[0::2])
     assert train.domain_a.images.dtype == train.domain_b.images.dtype == torch.uint8
     assert train.domain_b.images.shape == (5, 1, 32, 32)
@@ -138,9 +138,9 @@ def test_real_mnist_test_split(mnist_real):
     test = dm.get_dataset("test")
     assert len(test.domain_a) == len(test.domain_b) == len(test) == 5000
     assert torch.equal(test.domain_a.images, digits.images[0::2])
-    assert torch.equal(test.domain_b.labels, digits.labels[1::2])
-    assert test.domain_a.labels[:5].tolist() == [7, 1, 4, 4, 5]  # of 7 2 1 0 4 1 4 9 5 9 ...
-    assert test.domain_b.labels[:5].tolist() == [2, 0, 1, 9, 9]
+    assert torch.equal(test.domain_b.targets, digits.targets[1::2])
+    assert test.domain_a.targets[:5].tolist() == [7, 1, 4, 4, 5]  # of 7 2 1 0 4 1 4 9 5 9 ...
+    assert test.domain_b.targets[:5].tolist() == [2, 0, 1, 9, 9]
     thick = torch.from_numpy(thicken_reference(digits.images[1::2].numpy()))
     assert torch.equal(test.domain_b.images, thick)
     # Thicker strokes: 1.85 times the ink (pixels above mid-grey) of the same digits.
