@@ -121,14 +121,6 @@ def test_bad_arguments(tmp_path, kwargs, match):
         CelebADataModule(tmp_path, **kwargs)
 
 
-def test_config_matches_constructor(config_vs_signature):
-    target, conf, defaults = config_vs_signature("celeba")
-    assert target == "ganlab.data.CelebADataModule"
-    assert conf.pop("root") == "${paths.data_dir}"
-    defaults.pop("root")
-    assert conf == defaults  # every argument is a key, with the same default
-
-
 def test_empty_split_and_malformed_annotations(celeba_root):
     root, info = celeba_root
     partition = root / "celeba" / "list_eval_partition.txt"

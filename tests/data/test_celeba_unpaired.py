@@ -131,11 +131,3 @@ def test_celeba_checks_apply(tmp_path, celeba):
         CelebAUnpairedDataModule(tmp_path, crop_size=0)
     with pytest.raises(ConfigError, match="data.channels must be 1 or 3"):
         CelebAUnpairedDataModule(tmp_path, channels=2)
-
-
-def test_config_matches_constructor(config_vs_signature):
-    target, conf, defaults = config_vs_signature("celeba_unpaired")
-    assert target == "ganlab.data.CelebAUnpairedDataModule"
-    assert conf.pop("root") == "${paths.data_dir}"
-    defaults.pop("root")
-    assert conf == defaults  # every argument is a key, with the same default

@@ -180,14 +180,6 @@ def test_subfolder_labels_refuse_loose_images(folder):
     )
 
 
-def test_config_matches_constructor(config_vs_signature):
-    target, conf, defaults = config_vs_signature("folder")
-    assert target == "ganlab.data.FolderDataModule"
-    assert conf.pop("root") == "???"
-    defaults.pop("root")
-    assert conf == defaults  # every argument is a key, with the same default
-
-
 @pytest.mark.parametrize("workers", [0, 2])
 def test_limit_keeps_the_first_images_of_a_folder(folder, workers):
     full = FolderDataModule(folder, image_size=16, num_workers=workers, persistent_workers=False)

@@ -182,14 +182,6 @@ def test_failed_download_is_one_clear_error(tmp_path, monkeypatch):
     assert str(dm.raw_dir) in str(err.value)
 
 
-def test_config_matches_constructor(config_vs_signature):
-    target, conf, defaults = config_vs_signature("mnist")
-    assert target == "ganlab.data.MNISTDataModule"
-    assert conf.pop("root") == "${paths.data_dir}"
-    defaults.pop("root")
-    assert conf == defaults  # every argument is a key, with the same default
-
-
 def test_memory_is_pinned_for_a_gpu_when_workers_make_the_batches(tmp_path, monkeypatch):
     monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
     auto = MNISTDataModule(tmp_path)

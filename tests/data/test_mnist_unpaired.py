@@ -151,11 +151,3 @@ def test_real_mnist_test_split(mnist_real):
     assert torch.equal(dm.true_translation(a, "a2b"), expected)
     invert = MNISTUnpairedDataModule(mnist_real.root, b_style="invert").get_dataset("test")
     assert torch.equal(invert.domain_b.images, 255 - digits.images[1::2])
-
-
-def test_config_matches_constructor(config_vs_signature):
-    target, conf, defaults = config_vs_signature("mnist_unpaired")
-    assert target == "ganlab.data.MNISTUnpairedDataModule"
-    assert conf.pop("root") == "${paths.data_dir}"
-    defaults.pop("root")
-    assert conf == defaults  # every argument is a key, with the same default

@@ -275,12 +275,3 @@ def test_bad_images_error_or_skip(cyclegan, make_truncated_jpeg):
 def test_bad_arguments(tmp_path, kwargs, match):
     with pytest.raises(ConfigError, match=match):
         small(tmp_path, **kwargs)
-
-
-def test_config_matches_constructor(config_vs_signature):
-    target, conf, defaults = config_vs_signature("unpaired_folder")
-    assert target == "ganlab.data.UnpairedFolderDataModule"
-    assert conf.pop("root") == "???"
-    defaults.pop("root")
-    assert conf == defaults  # every argument is a key, with the same default
-    assert (conf["batch_size"], conf["image_size"], conf["load_size"]) == (1, 256, 286)
