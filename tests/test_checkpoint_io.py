@@ -74,6 +74,7 @@ while True:
 """
 
 
+@pytest.mark.slow  # seconds each: make test runs it, make test-fast does not
 def test_killed_mid_save_leaves_a_loadable_checkpoint(tmp_path):
     path = tmp_path / "checkpoints" / "last.ckpt"
     for delay in (0.05, 0.13, 0.21, 0.37):  # different points in the save cycle

@@ -90,6 +90,7 @@ def test_ctrl_c_in_process_returns_the_summary(tmp_path, data_dir, times):
     assert ckpt["ganlab_counters"]["g_steps"] == summary["g_steps"]
 
 
+@pytest.mark.slow  # seconds each: make test runs it, make test-fast does not
 def test_double_ctrl_c_exits_130(tmp_path, data_dir):
     stop = [*STOP_AT_3, "+callbacks.stop.signal_name=SIGINT", "+callbacks.stop.times=2"]
     res = run_cli_process(  # signals: a process of its own

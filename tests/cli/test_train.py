@@ -124,6 +124,7 @@ def test_tensorboard_logger_gets_scalars_and_images(run_train):
     assert (out / "metrics.csv").is_file()  # whatever the logger
 
 
+@pytest.mark.slow  # seconds each: make test runs it, make test-fast does not
 def test_wandb_logger_runs_offline(run_train, monkeypatch):
     monkeypatch.setenv("WANDB_SILENT", "true")
     _, out = run_train("logger=wandb", max_iters=2)

@@ -30,6 +30,7 @@ def task(cnn, **kw):
     return FaceRecognition(cnn, **{**settings, **kw})
 
 
+@pytest.mark.slow  # seconds each: make test runs it, make test-fast does not
 def test_recognisers_learn_the_people_and_their_attributes(faces, cnn, tmp_path):
     datamodule, attrs, _ = faces
     generator = AttributeFaces()

@@ -11,6 +11,7 @@ from ganlab.errors import ConfigError
 from tests.downstream.conftest import Oracle
 
 
+@pytest.mark.slow  # seconds each: make test runs it, make test-fast does not
 def test_rows_for_every_k_and_setting(shapes, cnn, tmp_path):
     task = AugmentLowData(cnn, ks=[1, 5], seeds=[0, 1], gan_per_class=20, steps=60, batch_size=16)
     result = task.run(Oracle(), shapes)

@@ -105,6 +105,7 @@ def test_unknown_compile_options_are_refused():
         Speed(compile_options={"bogus": 1})
 
 
+@pytest.mark.slow  # seconds each: make test runs it, make test-fast does not
 def test_inductor_compiled_training_runs(run_train):
     """Real code generation (inductor) for G; WGAN-GP's critic stays eager."""
     summary, run = run_train(
