@@ -15,6 +15,7 @@ from lightning.fabric.loggers.csv_logs import _ExperimentWriter as CSVExperiment
 from lightning.fabric.utilities.distributed import _InfiniteBarrier as InfiniteBarrier
 from lightning.fabric.utilities.seed import _collect_rng_states as collect_rng_states
 from lightning.fabric.utilities.seed import _set_rng_states as set_rng_states
+from lightning.pytorch.callbacks import ModelCheckpoint
 from torch.nn.modules.batchnorm import _BatchNorm as BatchNormBase
 
 __all__ = [
@@ -26,6 +27,7 @@ __all__ = [
     "log_metrics_now",
     "logs_due",
     "request_stop_after_batch",
+    "set_checkpoint_period",
     "set_rng_states",
 ]
 
@@ -61,6 +63,13 @@ def log_metrics_now(trainer: L.Trainer, values: Mapping[str, float]) -> None:
 def logs_due(trainer: L.Trainer) -> bool:
     """Whether Lightning writes this batch's logs (``log_every_n_steps``, or stopping)."""
     return trainer._logger_connector.should_update_logs
+
+
+def set_checkpoint_period(callback: ModelCheckpoint, steps: int) -> None:
+    """Make ``callback`` save every ``steps`` Lightning steps after it was built: its period
+    in steps depends on ``n_critic``, known only once the model is (IterationCheckpoint).
+    ModelCheckpoint takes ``every_n_train_steps`` in its constructor alone."""
+    callback._every_n_train_steps = steps
 
 
 def request_stop_after_batch(trainer: L.Trainer) -> None:

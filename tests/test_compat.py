@@ -8,7 +8,7 @@ import lightning as L
 import numpy as np
 import pytest
 import torch
-from lightning.pytorch.callbacks import RichProgressBar
+from lightning.pytorch.callbacks import ModelCheckpoint, RichProgressBar
 
 from ganlab import compat
 
@@ -85,3 +85,27 @@ def test_rich_progress_bar_still_calls_the_overridden_description():
     assert "self._get_train_description(" in source
     params = inspect.signature(RichProgressBar._get_train_description).parameters
     assert list(params) == ["self", "current_epoch"]
+
+
+class Linear(L.LightningModule):
+    def __init__(self):
+        super().__init__()
+        self.net = torch.nn.Linear(1, 1)
+
+    def training_step(self, batch, batch_idx):
+        return self.net(batch[0]).sum()
+
+    def configure_optimizers(self):
+        return torch.optim.SGD(self.parameters(), lr=0.1)
+
+
+def test_checkpoint_period_set_after_construction_is_the_one_used(tmp_path):
+    saver = ModelCheckpoint(dirpath=tmp_path, every_n_train_steps=100, save_top_k=-1)
+    compat.set_checkpoint_period(saver, 3)
+    data = torch.utils.data.DataLoader(torch.utils.data.TensorDataset(torch.ones(8, 1)))
+    trainer = L.Trainer(max_steps=7, callbacks=[saver], logger=False, enable_progress_bar=False,
+                        enable_model_summary=False)  # fmt: skip
+    trainer.fit(Linear(), data)
+    assert sorted(p.name for p in tmp_path.glob("*.ckpt")) == [
+        "epoch=0-step=3.ckpt", "epoch=0-step=6.ckpt",
+    ]  # fmt: skip

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from lightning.pytorch.callbacks import ModelCheckpoint
 
+from ganlab.compat import set_checkpoint_period
 from ganlab.errors import check_int
 
 
@@ -24,5 +25,5 @@ class IterationCheckpoint(ModelCheckpoint):
 
     def setup(self, trainer, pl_module, stage: str) -> None:
         if self.every_n_iters is not None:
-            self._every_n_train_steps = pl_module.clock.steps(self.every_n_iters)
+            set_checkpoint_period(self, pl_module.clock.steps(self.every_n_iters))
         super().setup(trainer, pl_module, stage)

@@ -148,7 +148,8 @@ class GAN(AdversarialModule, ImageGenerator):
         self.loss.constrain(self.discriminator)  # e.g. WGAN's weight clipping
         self.d_steps += 1
         self.images_seen += real.shape[0] * self.trainer.world_size  # all ranks together
-        logs = {**d.logs, **prefixed(self.augment.logs())}
+        logs = d.logs
+        logs.update(prefixed(self.augment.logs()))
 
         # G: D's verdict on the same fakes, through a fresh augmentation draw.
         if g_turn:
