@@ -51,6 +51,7 @@ def evaluate_checkpoint(cfg: DictConfig) -> dict:
         seconds = time.perf_counter() - start
         reference = translation.reference_keys(datamodule)
     else:
+        model.sample_with_ema = cfg.ema
         gen = torch.Generator().manual_seed(cfg.seed)
         values = evaluator(lambda k: model.sample(model.sample_z(k, gen)), datamodule, device)
         seconds = values.pop("eval_seconds")

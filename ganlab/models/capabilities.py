@@ -29,6 +29,10 @@ class ImageGenerator(ABC):
     def sample(self, z: torch.Tensor) -> torch.Tensor:
         """Images in [-1, 1] for ``z``, in eval mode."""
 
+    # False: ``sample`` runs the trained G even where an EMA exists (``ganlab-eval ema=false``
+    # measures both from one checkpoint).
+    sample_with_ema: bool = True
+
     @property
     @abstractmethod
     def sampling_generator(self) -> nn.Module:

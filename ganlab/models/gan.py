@@ -93,9 +93,12 @@ class GAN(AdversarialModule, ImageGenerator):
 
     @property
     def sampling_generator(self) -> nn.Module:
-        """The EMA generator once it has started averaging, else G itself."""
+        """The EMA generator once it has started averaging (unless ``sample_with_ema`` is
+        False), else G itself."""
         ema = self.generator_ema
-        return ema.module if ema is not None and ema.n_averaged.item() > 0 else self.generator
+        if ema is None or not self.sample_with_ema or ema.n_averaged.item() == 0:
+            return self.generator
+        return ema.module
 
     @torch.no_grad()
     def sample(self, z: torch.Tensor) -> torch.Tensor:

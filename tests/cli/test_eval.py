@@ -45,3 +45,25 @@ def test_missing_checkpoint_is_one_line(tmp_path):
     res = run_cli("eval", f"ckpt_path={tmp_path}/nope.ckpt", cwd=tmp_path)
     assert res.returncode == 1
     assert res.stderr.strip().startswith("ganlab: error: checkpoint not found")
+
+
+def test_ema_false_measures_the_trained_generator(run_train, data_dir, tmp_path):
+    # decay 0.5 from iteration 0: after 3 iterations the EMA is far from G's weights
+    _, out = run_train("model.ema_decay=0.5", max_iters=3)
+    ckpt = out / "checkpoints" / "last.ckpt"
+    reports = {}
+    for ema in ("true", "false"):
+        report = tmp_path / f"{ema}.json"
+        args = [f"ckpt_path={ckpt}", *PROJ, "n=200", "batch_size=64", f"data_root={data_dir}"]
+        res = run_cli(
+            "eval",
+            *args,
+            f"ema={ema}",
+            f"report={report}",
+            f"paths.cache_dir={tmp_path}/c",
+            cwd=tmp_path,
+        )
+        assert res.returncode == 0, res.stderr
+        reports[ema] = json.loads(report.read_text())
+    assert reports["true"]["generator"] == "ema" and reports["false"]["generator"] == "raw"
+    assert reports["true"]["values"]["fid_proj_200"] != reports["false"]["values"]["fid_proj_200"]
