@@ -35,6 +35,11 @@ class CheckpointError(GanlabError):
     """A checkpoint that is missing or not a ganlab checkpoint."""
 
 
+class ResumeRefused(ConfigError):
+    """A run asked to continue with settings its checkpoint was not trained with: refused
+    before anything in the run folder is written."""
+
+
 class DivergedError(GanlabError):
     """Training produced a non-finite loss or gradient (summary.json status ``diverged``)."""
 

@@ -11,8 +11,11 @@ and ``to_uint8(to_model_range(u)) == u`` for every uint8 ``u`` (tested).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
+import numpy as np
 import torch
-from PIL import Image
+from PIL import Image, ImageOps
 from torchvision.transforms import v2
 
 
@@ -37,16 +40,49 @@ def quantize(images: torch.Tensor) -> torch.Tensor:
     return to_model_range(to_uint8(images))
 
 
-class ToMode:
-    """A PIL image in "RGB" or "L" (a class, not a lambda, so loader workers can pickle it)."""
+# Transparent pixels are composited on white, as most viewers and browsers show them on a
+# page; a training image has no alpha channel.
+BACKGROUND = (255, 255, 255)
+HIGH_BIT_DEPTH = ("I;16", "I;16L", "I;16B", "I;16N", "I")  # 16-bit grayscale as PIL opens it
+ALPHA = ("RGBA", "LA", "PA", "RGBa", "La")
+
+
+# Part of a prepared array's settings: an array decoded otherwise (before AsViewed: palette
+# images resized as indices, 16-bit ones clipped) is not read as if it were this one.
+DECODING = "as-viewed"
+
+
+class AsViewed:
+    """A PIL image as an image viewer shows it, in mode "RGB" or "L" (a class, not a
+    lambda, so loader workers can pickle it):
+
+    - the EXIF orientation applied (phones store photos unrotated, with a tag saying how
+      to turn them): PIL's ``ImageOps.exif_transpose``;
+    - 16-bit grayscale (PNG, TIFF) scaled to 8 bits, ``round(v * 255 / 65535)``; PIL's own
+      conversion clips it, which made every pixel of a 16-bit PNG white. (16-bit RGB PNGs
+      PIL already reads as 8-bit RGB.) Mode "I" is taken as 16-bit too;
+    - transparency (RGBA, LA, a palette with a transparent colour) composited on white;
+    - palette, CMYK (Pillow's conversion, no ICC profile), 1-bit and the rest converted with
+      PIL's ``convert``; colour to grayscale by PIL's ITU-R 601-2 luma, grayscale to RGB by
+      repeating the channel.
+
+    It comes first in the decoding, before resizing: a palette image resized as indices
+    would be resized by its nearest neighbours.
+    """
 
     def __init__(self, mode: str) -> None:
         self.mode = mode
 
     def __call__(self, img: Image.Image) -> Image.Image:
-        # Palette images with a transparent colour warn when converted straight to RGB.
-        if img.mode == "P" and "transparency" in img.info:
-            img = img.convert("RGBA")
+        img = ImageOps.exif_transpose(img)
+        if img.mode in HIGH_BIT_DEPTH:
+            wide = np.asarray(img, dtype=np.int64).clip(0, 65535)
+            img = Image.fromarray(((wide * 255 + 32767) // 65535).astype(np.uint8), "L")
+        if img.mode == "P":
+            img = img.convert("RGBA" if "transparency" in img.info else "RGB")
+        if img.mode in ALPHA:
+            rgba = img.convert("RGBA")
+            img = Image.alpha_composite(Image.new("RGBA", rgba.size, (*BACKGROUND, 255)), rgba)
         return img if img.mode == self.mode else img.convert(self.mode)
 
 
@@ -57,11 +93,12 @@ class ToModelRange:
         return to_model_range(images)
 
 
-def pil_to_uint8(channels: int) -> list:
-    """Transform steps: PIL image -> uint8 C x H x W tensor (what a prepared array stores)."""
-    return [ToMode("L" if channels == 1 else "RGB"), v2.PILToTensor()]
+def pil_to_uint8(channels: int, geometry: Sequence = ()) -> list:
+    """Transform steps: PIL image -> ``AsViewed`` -> ``geometry`` (resize, crop) -> uint8
+    C x H x W tensor (what a prepared array stores)."""
+    return [AsViewed("L" if channels == 1 else "RGB"), *geometry, v2.PILToTensor()]
 
 
-def pil_to_model_range(channels: int) -> list:
+def pil_to_model_range(channels: int, geometry: Sequence = ()) -> list:
     """Transform steps: PIL image -> float32 C x H x W tensor in [-1, 1]."""
-    return [*pil_to_uint8(channels), ToModelRange()]
+    return [*pil_to_uint8(channels, geometry), ToModelRange()]

@@ -110,7 +110,7 @@ def incomplete_section(jobs: list[Job], root: Path) -> str:
             job.config,
             job.seed,
             job.status,
-            job.summary.get("message", ""),
+            job.message,
         ]
         for job in left
     ]
@@ -149,7 +149,7 @@ def write_tables(out: Path, root: Path, jobs, rows, metrics, which) -> list[Path
     per_job = [
         [job.dir.relative_to(root), job.config, job.seed, job.status, job.summary.get("g_steps")]
         + [job.value(m, which) for m in metrics]
-        + [job.summary.get("message", "")]
+        + [job.message]
         for job in jobs
     ]
     job_header = ["job", "config", "seed", "status", "iterations", *metrics, "message"]

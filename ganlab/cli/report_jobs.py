@@ -10,11 +10,11 @@ from pathlib import Path
 import numpy as np
 from omegaconf import OmegaConf
 
-from ganlab.callbacks.summary import load_summary
+from ganlab.callbacks.summary import load_summary, stale_reason
 from ganlab.errors import ConfigError
 
 # Counted and listed in this order.
-STATUSES = ("completed", "interrupted", "running", "diverged", "failed")
+STATUSES = ("completed", "interrupted", "running", "stale", "diverged", "failed")
 SWEEP_HINT = "give the folder of a `ganlab-train -m` sweep (its hydra.sweep.dir)"
 
 
@@ -29,7 +29,16 @@ class Job:
 
     @property
     def status(self) -> str:
+        """summary.json's status; ``stale`` for a run it calls running that is gone."""
+        if stale_reason(self.summary) is not None:
+            return "stale"
         return self.summary.get("status", "unknown")
+
+    @property
+    def message(self) -> str:
+        if (reason := stale_reason(self.summary)) is not None:
+            return f"summary.json says running, but {reason}; resume=auto continues it"
+        return self.summary.get("message", "")
 
     @property
     def seed(self):
@@ -46,10 +55,14 @@ class Job:
 def read_overrides(run_dir: Path, summary: dict) -> dict[str, str]:
     """``{"loss": "ls", "seed": "0", ...}`` from Hydra's record of the job's command line."""
     path = run_dir / ".hydra" / "overrides.yaml"
-    if not path.is_file():  # copied without .hydra/: the config choices summary.json keeps
+    try:
+        items = OmegaConf.load(path) if path.is_file() else None
+    except Exception:  # noqa: BLE001 (damaged: YAML's or OmegaConf's error, whichever)
+        items = None
+    if not OmegaConf.is_list(items):  # copied without .hydra/, or damaged: what summary keeps
         keys = ("model", "loss", "data", "trainer", "seed")
         return {key: str(summary[key]) for key in keys if key in summary}
-    pairs = (str(item).partition("=") for item in OmegaConf.load(path))
+    pairs = (str(item).partition("=") for item in items)
     # `+key=v` adds what `key=v` sets: one key, however a job's command line spelled it.
     return {key.lstrip("+"): value for key, _, value in pairs}
 

@@ -8,8 +8,10 @@ from pathlib import Path
 
 from omegaconf import DictConfig
 
+from ganlab.callbacks.config_in_checkpoint import CONFIG_KEY
 from ganlab.callbacks.summary import load_summary
 from ganlab.checkpoint_io import run_last_checkpoint
+from ganlab.cli.resume_guard import check_same_experiment
 from ganlab.errors import CheckpointError, ConfigError
 from ganlab.models.loading import read_checkpoint
 
@@ -22,7 +24,8 @@ def resume_point(cfg: DictConfig, run_dir: Path) -> Path | None:
     ``resume=auto`` takes ``<run dir>/checkpoints/last.ckpt`` when it exists. With a fixed run
     directory (``hydra.run.dir=...``, or the same ``hydra.sweep.dir`` for a sweep) the same
     command then starts a run the first time and continues it every time after, which is what
-    a pre-empted cluster job re-queued with an unchanged command needs.
+    a pre-empted cluster job re-queued with an unchanged command needs; a command whose
+    settings differ from that checkpoint's is refused (cli/resume_guard.py).
     """
     resume = cfg.get("resume")
     if resume not in RESUME_CHOICES:
@@ -31,6 +34,11 @@ def resume_point(cfg: DictConfig, run_dir: Path) -> Path | None:
         raise ConfigError(
             "set resume=auto (continue this run directory's last.ckpt) or ckpt_path=FILE "
             "(continue from that checkpoint), not both."
+        )
+    if cfg.get("init_from") is not None and cfg.ckpt_path is not None:
+        raise ConfigError(
+            "set ckpt_path=FILE (continue that run's whole state) or init_from=FILE (a new run "
+            "from its weights), not both."
         )
     if cfg.ckpt_path is not None:
         path = Path(cfg.ckpt_path).expanduser()
@@ -41,7 +49,7 @@ def resume_point(cfg: DictConfig, run_dir: Path) -> Path | None:
     if resume == "auto":
         path = run_last_checkpoint(run_dir)
         if path.is_file():
-            read_checkpoint(path, mmap=True)
+            check_same_experiment(read_checkpoint(path, mmap=True).get(CONFIG_KEY), cfg, path)
             return path
         print(f"ganlab: resume=auto: no {path} yet, so the run starts from the beginning.")
     return None

@@ -67,7 +67,7 @@ def translate_folder(model, trained: DictConfig, cfg: DictConfig) -> list[Path]:
         )
     size = trained.data.image_size
     transform = v2.Compose(
-        [v2.Resize((size, size), antialias=True), *pil_to_model_range(trained.data.channels)]
+        pil_to_model_range(trained.data.channels, [v2.Resize((size, size), antialias=True)])
     )
     loader = DataLoader(ImageFileDataset(paths, transform), batch_size=cfg.batch_size)
     out, grid = Path(cfg.out), Path(cfg.out).suffix.lower() in GRID_SUFFIXES

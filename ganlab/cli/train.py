@@ -41,12 +41,19 @@ from ganlab.cli.common import (
 )
 from ganlab.cli.overrides import checks_overrides
 from ganlab.cli.resume import checkpoint_position, finished_summary, resume_point, trim_metrics
+from ganlab.cli.resume_guard import (
+    adopt_hydra_record,
+    check_loadable,
+    check_not_running,
+    drop_hydra_record,
+)
 from ganlab.cli.run_names import flat_config
+from ganlab.cli.settings import check_settings
 from ganlab.csv_logger import ResumableCSVLogger
-from ganlab.errors import ConfigError, StorageError
+from ganlab.errors import CheckpointError, ConfigError, ResumeRefused, StorageError
 from ganlab.models.clock import Clock
 from ganlab.models.conditional_gan import fill_label_config
-from ganlab.models.loading import build_model
+from ganlab.models.loading import build_model, read_checkpoint
 from ganlab.profiler import NoProfiler
 
 VERSIONED = ("ganlab", "torch", "torchvision", "lightning", "hydra-core", "torchmetrics", "numpy")
@@ -132,20 +139,28 @@ def train(cfg: DictConfig) -> dict:
     info = run_info(cfg)
     try:
         # Before any data is touched.
+        check_settings(cfg)
         check_targets(cfg, ("model", "loss", "reg", "augment", "data", "speed"))
         check_accelerator(cfg.trainer)
+        check_not_running(out)
         start = resume_point(cfg, out)
         if cfg.get("resume") == "auto" and (done := finished_summary(out, cfg.max_iters)):
             print(f"ganlab: resume=auto: {out} already completed {done['g_steps']} iterations.")
+            drop_hydra_record(out)
             return done
         if start is not None:
             info["resumed_from"] = str(start)
-            if start.resolve().parent.parent == out.resolve():  # continuing in place
-                trim_metrics(out, checkpoint_position(start)["d_steps"])
         L.seed_everything(cfg.seed, workers=True)
         datamodule = instantiate(cfg.data)
         fill_label_config(cfg.model, datamodule)  # a conditional model's classes, from the data
         model = build_model(cfg)
+        if start is not None:  # before Lightning's load_state_dict traceback
+            check_loadable(read_checkpoint(start, mmap=True), model.state_dict(), cfg, start)
+            if start.resolve().parent.parent == out.resolve():  # continuing in place
+                trim_metrics(out, checkpoint_position(start)["d_steps"])
+        elif cfg.get("init_from") is not None:
+            init_weights(model, cfg)
+            info["initialised_from"] = str(Path(cfg.init_from).expanduser())
         model.max_nonfinite_skips = cfg.max_nonfinite_skips
         if cfg.get("speed"):
             model.speed = instantiate(cfg.speed)
@@ -179,12 +194,17 @@ def train(cfg: DictConfig) -> dict:
         check_nodes(trainer)
     except Exception as exc:  # nothing trained yet: record why, then report
         err = user_error(exc) or exc
+        if isinstance(err, ResumeRefused):  # the run folder is another run's record: keep it
+            drop_hydra_record(out)
+            raise
+        adopt_hydra_record(out)
         # A run directory being resumed keeps what its summary says it reached (iterations,
         # best and final values); only the status and the reason change.
         write_summary(
             out, {**earlier_summary(out), **info, "status": "failed", "message": str(err)}
         )
         raise
+    adopt_hydra_record(out)
     lightning_log = logging.getLogger("lightning.pytorch.utilities.rank_zero")
     in_iterations = StoppedInIterations(model.clock)
     lightning_log.addFilter(in_iterations)
@@ -213,6 +233,26 @@ def train(cfg: DictConfig) -> dict:
 
             wandb.finish()
     return read_summary(out)
+
+
+def init_weights(model, cfg: DictConfig) -> None:
+    """``init_from=FILE``: the checkpoint's nets (and G's EMA where both have one) into a new
+    run's model. Its optimizers, counters, data position and the state of the loss, the
+    regulariser and the augmentation (e.g. ADA's p) are not taken: they start afresh."""
+    path = Path(cfg.init_from).expanduser()
+    if not path.is_file():
+        raise CheckpointError(f"init_from={cfg.init_from}: no such checkpoint file.")
+    checkpoint = read_checkpoint(path)
+    saved, built = checkpoint.get("state_dict", {}), model.state_dict()
+    skip = ["loss.", "reg.", "augment."]
+    if not any(k.startswith("generator_ema.") for k in saved):
+        skip.append("generator_ema.")  # a new EMA starts as a copy of G, as in any run
+    nets = {k: v for k, v in saved.items() if not k.startswith(tuple(skip))}
+    wanted = {k: v for k, v in built.items() if not k.startswith(tuple(skip))}
+    if not wanted.keys() >= {k for k in nets if k.startswith("generator_ema.")}:
+        nets = {k: v for k, v in nets.items() if not k.startswith("generator_ema.")}
+    check_loadable(checkpoint, wanted, cfg, path, key="init_from", saved=nets)
+    model.load_state_dict(nets, strict=False)
 
 
 class StoppedInIterations(logging.Filter):

@@ -26,7 +26,7 @@ from ganlab.data.prepared import (
     write_prepared,
 )
 from ganlab.errors import ConfigError, DatasetError, check_int, did_you_mean
-from ganlab.pixels import ToModelRange, pil_to_uint8
+from ganlab.pixels import DECODING, ToModelRange, pil_to_uint8
 
 TXT_FILES = (
     "list_attr_celeba.txt",
@@ -266,8 +266,9 @@ class CelebADataModule(ImageDataModule):
         self.prepared = prepared
         self.prepared_dir = prepared_dir
         self.decode = v2.Compose(
-            [v2.CenterCrop(crop_size), v2.Resize(image_size, antialias=True)]
-            + pil_to_uint8(channels)
+            pil_to_uint8(
+                channels, [v2.CenterCrop(crop_size), v2.Resize(image_size, antialias=True)]
+            )
         )
         self.transform = v2.Compose([self.decode, ToModelRange()])
         self._faces: CelebAFolder | None = None  # every image, loaded once for all splits
@@ -397,7 +398,12 @@ class CelebADataModule(ImageDataModule):
         return folder / f"{name}.npy"
 
     def _prepared_settings(self) -> dict:
-        return {"image_size": self.image_size, "channels": self.channels, "crop": self.crop_size}
+        return {
+            "image_size": self.image_size,
+            "channels": self.channels,
+            "crop": self.crop_size,
+            "decoding": DECODING,
+        }
 
     def prepare_images(self) -> Path:
         """Decode, crop and resize every CelebA image once into ``prepared_path()``."""

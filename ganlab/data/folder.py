@@ -26,7 +26,7 @@ from ganlab.data.prepared import (
     write_prepared,
 )
 from ganlab.errors import ConfigError, DatasetError
-from ganlab.pixels import ToModelRange, pil_to_uint8
+from ganlab.pixels import DECODING, ToModelRange, pil_to_uint8
 
 EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff")
 ON_BAD_IMAGE = ("error", "skip")
@@ -50,30 +50,67 @@ def find_images(root: Path, extensions: Sequence[str]) -> list[Path]:
     )
 
 
-def image_error(path: Path) -> str | None:
-    """Why `path` cannot be fully decoded, or None if it can."""
+def inspect_image(path: Path) -> tuple[str | None, tuple[int, int] | None]:
+    """(why `path` cannot be fully decoded or None, its (width, height) or None)."""
     try:
+        if path.stat().st_size == 0:  # PIL would say "cannot identify image file"
+            return "an empty file (0 bytes)", None
         with Image.open(path) as img:
             img.load()
+            return None, img.size
     except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as e:
-        return f"{type(e).__name__}: {e}"
-    return None
+        return f"{type(e).__name__}: {e}", None
 
 
-def check_images(paths: list[Path]) -> dict[Path, str]:
-    """Decode every image once; map each unreadable or truncated one to the reason."""
+def image_error(path: Path) -> str | None:
+    """Why `path` cannot be fully decoded, or None if it can."""
+    return inspect_image(path)[0]
+
+
+def check_images(paths: list[Path], sizes: dict | None = None) -> dict[Path, str]:
+    """Decode every image once; map each unreadable or truncated one to the reason (and
+    each readable one to its (width, height) in ``sizes``, if given)."""
     truncated_ok = ImageFile.LOAD_TRUNCATED_IMAGES
     # Someone may have set this globally; then PIL pads a truncated image and calls it fine.
     ImageFile.LOAD_TRUNCATED_IMAGES = False
     try:
         # PIL releases the GIL while decoding, so threads use every core.
         with ThreadPoolExecutor() as pool:
-            reasons = pool.map(image_error, paths)
+            found = pool.map(inspect_image, paths)
             if len(paths) >= PROGRESS_MIN_FILES:
-                reasons = track(reasons, total=len(paths), description="Checking images")
-            return {p: r for p, r in zip(paths, reasons) if r is not None}
+                found = track(found, total=len(paths), description="Checking images")
+            bad = {}
+            for path, (reason, size) in zip(paths, found, strict=True):
+                if reason is not None:
+                    bad[path] = reason
+                elif sizes is not None:
+                    sizes[path] = size
+            return bad
     finally:
         ImageFile.LOAD_TRUNCATED_IMAGES = truncated_ok
+
+
+def too_small(sizes: dict[Path, tuple[int, int]], min_side: int) -> dict[Path, str]:
+    """The images whose shorter side is below ``min_side``, each with its size."""
+    return {
+        p: f"{w}x{h} pixels, smaller than data.min_source_size={min_side}"
+        for p, (w, h) in sizes.items()
+        if min(w, h) < min_side
+    }
+
+
+def warn_upscaled(paths: list[Path], sizes: dict, image_size: int, where: Path) -> None:
+    """One warning, with the count and an example, for images that training will upscale."""
+    small = [p for p in paths if p in sizes and min(sizes[p]) < image_size]
+    if small:
+        w, h = sizes[small[0]]
+        warnings.warn(
+            f"{len(small)} of {len(paths)} images in {where} are smaller than "
+            f"data.image_size={image_size} (e.g. {small[0]}, {w}x{h}) and are upscaled. "
+            f"data.min_source_size={image_size} leaves them out (with data.on_bad_image=skip) "
+            "or stops on them.",
+            stacklevel=2,
+        )
 
 
 def check_on_bad_image(on_bad_image: str) -> str:
@@ -182,6 +219,7 @@ class FolderDataModule(ImageDataModule):
         labels: str | None = None,
         prepared: str = "auto",
         prepared_dir: str | Path | None = None,
+        min_source_size: int | None = None,
         num_workers: int = 2,  # image decoding is the bottleneck
         **loader_kwargs,
     ) -> None:
@@ -204,9 +242,11 @@ class FolderDataModule(ImageDataModule):
             )
         self.prepared = prepared
         self.prepared_dir = prepared_dir
+        self.min_source_size = min_source_size
         self.decode = v2.Compose(
-            [v2.Resize(image_size, antialias=True), v2.CenterCrop(image_size)]
-            + pil_to_uint8(channels)
+            pil_to_uint8(
+                channels, [v2.Resize(image_size, antialias=True), v2.CenterCrop(image_size)]
+            )
         )
         self.transform = v2.Compose([self.decode, ToModelRange()])
 
@@ -231,7 +271,12 @@ class FolderDataModule(ImageDataModule):
         if prepared is not None:
             paths = [paths[i] for i in prepared.kept]
         elif self.check_images:
-            paths = drop_bad_images(paths, check_images(paths), self.root, self.on_bad_image)
+            sizes: dict[Path, tuple[int, int]] = {}
+            bad = check_images(paths, sizes)
+            if self.min_source_size is not None:
+                bad.update(too_small(sizes, self.min_source_size))
+            paths = drop_bad_images(paths, bad, self.root, self.on_bad_image)
+            warn_upscaled(paths, sizes, self.image_size, self.root)
         if self.prepared == "memory":
             # Decoded once here, then read as a prepared array is (in the training process,
             # scaled on the device), instead of decoded again by the workers in every epoch,
@@ -258,7 +303,7 @@ class FolderDataModule(ImageDataModule):
         return folder / f"{prepared_name(self.image_size, self.channels)}.npy"
 
     def _prepared_settings(self) -> dict:
-        return {"image_size": self.image_size, "channels": self.channels}
+        return {"image_size": self.image_size, "channels": self.channels, "decoding": DECODING}
 
     def prepare_images(self) -> Path:
         """Decode, resize and crop every readable image once into ``prepared_path()``."""

@@ -167,6 +167,24 @@ def decode_all(
     return torch.cat(list(batches)).numpy()
 
 
+def read_index(path: Path, index: Path) -> tuple[dict | None, str | None]:
+    """(the index of the array at ``path``, None), or (None, what is wrong with the pair):
+    an index that is not whole JSON, or an array cut short or of another length than its
+    index (a copy that did not finish, a full disk)."""
+    try:
+        saved = json.loads(index.read_text())
+        keys, _ = list(saved["keys"]), saved["settings"]
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        return None, f"its index {index} is damaged ({type(exc).__name__}: {exc})"
+    try:
+        rows = np.load(path, mmap_mode="r").shape[0]
+    except (OSError, ValueError, EOFError) as exc:
+        return None, f"{path} is cut short or damaged ({exc})"
+    if rows != len(keys):
+        return None, f"{path} holds {rows} images, its index {len(keys)}"
+    return saved, None
+
+
 class PreparedImages:
     """The rows of a prepared array file, opened memory-mapped on first use in each process
     (a DataLoader worker opens its own: a pickled memmap would copy the whole array)."""
@@ -194,7 +212,8 @@ class PreparedImages:
         if not exists:
             problem = f"{path} does not exist"
         else:
-            saved = json.loads(index.read_text())
+            saved, problem = read_index(path, index)
+        if problem is None:
             position = {key: i for i, key in enumerate(saved["keys"])}
             left_out = set(saved.get("left_out", []))
             absent = [key for key in keys if key not in position]

@@ -78,16 +78,14 @@ class UnpairedFolderDataModule(UnpairedDataModule):
         self.extensions = tuple(str(e) for e in extensions)  # Hydra passes a ListConfig
         self.check_images = bool(check_images)
         self.on_bad_image = on_bad_image
-        self.train_transform = v2.Compose(
-            [
-                v2.Resize((load_size, load_size), antialias=True),
-                v2.RandomCrop(image_size),
-                *([v2.RandomHorizontalFlip()] if self.flip else []),
-                *pil_to_model_range(channels),
-            ]
-        )
+        train_geometry = [
+            v2.Resize((load_size, load_size), antialias=True),
+            v2.RandomCrop(image_size),
+            *([v2.RandomHorizontalFlip()] if self.flip else []),
+        ]
+        self.train_transform = v2.Compose(pil_to_model_range(channels, train_geometry))
         self.test_transform = v2.Compose(
-            [v2.Resize((image_size, image_size), antialias=True), *pil_to_model_range(channels)]
+            pil_to_model_range(channels, [v2.Resize((image_size, image_size), antialias=True)])
         )
 
     def _layout_error(self, problem: str) -> DatasetError:

@@ -331,9 +331,9 @@ class AdversarialModule(L.LightningModule, ABC):
 
     def log_train(self, logs: dict) -> None:
         """Write the batch's values to the loggers (metrics.csv, ...) on the batches Lightning
-        writes (``trainer.log_every_n_steps``); ``train_values`` (floats) and
-        ``trainer.callback_metrics`` keep them, and the last batch's, for the progress bar and
-        summary.json's final values.
+        writes (``trainer.log_every_n_steps``) and on the run's last batch, however short the
+        run; ``train_values`` (floats) and ``trainer.callback_metrics`` keep them for the
+        progress bar and summary.json's final values.
 
         Not through ``self.log``: its bookkeeping (a deep copy of each value's metadata) was
         a measurable share of a small DCGAN's step (README, "Benchmarks": "Training values
@@ -341,8 +341,8 @@ class AdversarialModule(L.LightningModule, ABC):
         then go the way ``self.log``'s do: Lightning's logger connector, with the same step
         (its batch counter) and ``epoch`` column.
         """
-        due = self._logs_due()
-        if not due and not self.finished():
+        due = self._logs_due() or self.finished()  # the run's last batch is always written
+        if not due:
             return
         values = dict(logs)
         tensors = {k: v for k, v in logs.items() if torch.is_tensor(v)}
@@ -354,8 +354,7 @@ class AdversarialModule(L.LightningModule, ABC):
         # can monitor them, summary.json reads them), as tensors.
         as_tensors = torch.tensor(list(values.values()), dtype=torch.float64).unbind()
         self.trainer.callback_metrics.update(zip(values, as_tensors, strict=True))
-        if due:
-            log_metrics_now(self.trainer, values)
+        log_metrics_now(self.trainer, values)
 
     def _logs_due(self) -> bool:
         """Whether Lightning writes this batch's logs (``log_every_n_steps``, or stopping)."""

@@ -26,6 +26,12 @@ def read_checkpoint(path: Path, mmap: bool = False) -> dict:
         raise CheckpointError(f"cannot read checkpoint {path}: {exc.strerror}.") from exc
     if not is_zip:
         reason = "it has no zip directory at its end"
+    elif (damaged := damaged_member(path)) is not None:
+        raise CheckpointError(
+            f"cannot read checkpoint {path}: it is damaged ({damaged}: bytes changed on disk or "
+            "in a copy). Continue from another checkpoint with ckpt_path=FILE (best.ckpt, or "
+            "a backup), or move this one away to start the run again."
+        )
     else:
         try:
             return torch.load(path, map_location="cpu", weights_only=False, mmap=mmap)
@@ -36,6 +42,19 @@ def read_checkpoint(path: Path, mmap: bool = False) -> dict:
         f"not a torch checkpoint ({reason}). Continue from another checkpoint with "
         "ckpt_path=FILE, or move this one away to start the run again."
     )
+
+
+def damaged_member(path: Path) -> str | None:
+    """What fails the zip's own checks (each member's CRC-32, written by torch.save), or None.
+
+    torch.load reads tensor bytes without checking them: a bit flipped on disk would load as
+    a silently different weight. Reading the file once more costs little next to training."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            bad = archive.testzip()
+    except (zipfile.BadZipFile, OSError, EOFError, ValueError) as exc:
+        return f"its zip structure: {exc}"
+    return None if bad is None else f"{bad} fails its CRC check"
 
 
 def build_model(cfg: DictConfig):

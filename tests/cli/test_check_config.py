@@ -49,9 +49,10 @@ def test_ints_pass_for_floats_and_nested_models_are_checked(tmp_path, data_dir):
 
 def test_cli_reports_it_before_touching_data(tmp_path):
     missing = tmp_path / "nowhere"
-    res = run_cli("train", *TINY, "model.generator.ngf=abc", f"data.root={missing}", cwd=tmp_path)
+    res = run_cli("train", *TINY, "+model.generator.ngff=3", f"data.root={missing}", cwd=tmp_path)
     assert res.returncode == 1
     assert res.stderr.strip().splitlines()[-1] == (
-        "ganlab: error: model.generator.ngf must be int, got 'abc'."
+        "ganlab: error: model.generator.ngff is not a setting of ganlab.nets.DCGANGenerator; "
+        "its settings are: image_size, channels, nz, ngf."
     )
     assert not missing.exists()  # MNIST was not extracted there

@@ -9,7 +9,7 @@ import torch
 from PIL import Image
 
 from ganlab.cli.train import train
-from tests.conftest import CYCLE_TINY, TINY, compose_train
+from tests.conftest import CYCLE_TINY, TINY, TINY_EVAL, compose_train
 
 N = 6
 STOP = ["+callbacks.stop._target_=tests.helpers.SignalAt", f"+callbacks.stop.iteration={N}"]
@@ -58,13 +58,15 @@ def cases(tmp_path):
 
 
 def train_rows(run):
-    """metrics.csv's training rows as {step: {name: value}} (evaluation rows are sparse)."""
+    """metrics.csv's training values as {step: {name: value}}; a step's evaluation row (an
+    extended run has one where its first part ended) adds none."""
     with open(run / "metrics.csv", newline="") as f:
         rows = list(csv.DictReader(f))
-    return {
-        int(r["step"]): {k: float(v) for k, v in r.items() if k.startswith("train/") and v}
-        for r in rows
-    }
+    values = {}
+    for r in rows:
+        train = {k: float(v) for k, v in r.items() if k.startswith("train/") and v}
+        values.setdefault(int(r["step"]), {}).update(train)
+    return values
 
 
 def run(out, overrides, data_dir):
@@ -103,7 +105,12 @@ def test_interrupted_and_resumed_equals_straight(tmp_path, data_dir, case, sig):
     assert second["resumed_from"] == str(out / "checkpoints" / "last.ckpt")
     assert second["images_seen"] == straight["images_seen"]
 
-    a = torch.load(tmp_path / "straight" / "checkpoints" / "last.ckpt", weights_only=False)
+    assert_same_run(tmp_path / "straight", out, straight)
+
+
+def assert_same_run(straight_dir, out, straight):
+    """The same weights, optimizer states and every batch's logged values."""
+    a = torch.load(straight_dir / "checkpoints" / "last.ckpt", weights_only=False)
     b = torch.load(out / "checkpoints" / "last.ckpt", weights_only=False)
     assert a["state_dict"].keys() == b["state_dict"].keys()
     for name, value in a["state_dict"].items():
@@ -115,8 +122,34 @@ def test_interrupted_and_resumed_equals_straight(tmp_path, data_dir, case, sig):
             assert all(torch.equal(state[k], opt_b["state"][key][k]) for k in state)
     # Every batch's losses, gradient norms and rates: the interrupted run's rows and the
     # resumed run's appended ones read exactly as the straight run's.
-    assert train_rows(out) == train_rows(tmp_path / "straight")
+    assert train_rows(out) == train_rows(straight_dir)
     assert len(train_rows(out)) == straight["d_steps"]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("case", ["dcgan_js_ema_eval", "dcgan_wgan_gp_folder_workers", "cyclegan"])
+def test_a_finished_run_extended_equals_straight(tmp_path, data_dir, case):
+    """A run that completed N iterations, continued with resume=auto max_iters=2N, equals
+    2N straight: its last checkpoint is its last batch's, mid-epoch (callbacks/checkpoint.py)."""
+    overrides = {
+        **cases(tmp_path),
+        # the end-of-run evaluation and grid (after iteration N) must leave no trace
+        "dcgan_js_ema_eval": [
+            *TINY_EVAL,
+            "model.ema_decay=0.9",
+            "callbacks.evaluation.every_n_iters=4",
+        ],
+        # its LR schedule in iterations set, not derived from max_iters
+        "cyclegan": [*CYCLE_TINY, "model.lr_schedule.constant=8", "model.lr_schedule.decay=8"],
+    }[case]
+    overrides = [*overrides, "trainer.log_every_n_steps=1"]
+    straight = run(tmp_path / "straight", [*overrides, f"max_iters={2 * N}"], data_dir)
+    out = tmp_path / "extended"
+    first = run(out, [*overrides, f"max_iters={N}", "resume=auto"], data_dir)
+    assert first["status"] == "completed" and first["g_steps"] == N
+    second = run(out, [*overrides, f"max_iters={2 * N}", "resume=auto"], data_dir)
+    assert second["status"] == "completed" and second["g_steps"] == 2 * N
+    assert_same_run(tmp_path / "straight", out, straight)
 
 
 def test_resume_auto_leaves_a_completed_run_alone(tmp_path, data_dir, capsys):

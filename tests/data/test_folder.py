@@ -211,3 +211,46 @@ def test_memory_mode_decodes_once_into_the_same_pixels(folder, monkeypatch):
     # Evaluation's loader has 2 workers: the images travel to them with the dataset.
     assert torch.equal(torch.cat([x for x, _ in memory.dataloader("train")]), expected)
     assert opened == []  # no file decoded after setup
+
+
+def test_odd_images_decode_as_viewed_and_prepare_gives_the_same_pixels(tmp_path):
+    import numpy as np
+
+    root = tmp_path / "odd"
+    root.mkdir()
+    PIL.Image.fromarray(np.full((12, 12), 40000, dtype=np.uint16)).save(root / "deep.png")
+    exif = PIL.Image.Exif()
+    exif[0x0112] = 6
+    PIL.Image.new("RGB", (16, 8), (200, 10, 10)).save(root / "phone.png", exif=exif)
+    PIL.Image.new("RGBA", (12, 12), (0, 0, 255, 0)).save(root / "clear.png")
+    PIL.Image.new("CMYK", (12, 12), (0, 255, 255, 0)).save(root / "print.jpg")
+    PIL.Image.new("RGB", (3, 2), (0, 200, 0)).save(root / "small.png")
+    settings = {"image_size": 8, "num_workers": 0}
+    with pytest.warns(UserWarning) as caught:
+        files = FolderDataModule(root, prepared="never", **settings).get_dataset("train")
+    # one warning: the count and an example of what is upscaled
+    expected = (
+        f"1 of 5 images in {root} are smaller than data.image_size=8 (e.g. {root / 'small.png'}, "
+        "3x2) and are upscaled. data.min_source_size=8 leaves them out (with "
+        "data.on_bad_image=skip) or stops on them."
+    )
+    assert [str(w.message) for w in caught] == [expected]
+    images = {p.name: files[i][0] for i, p in enumerate(files.paths)}
+    to_uint8 = lambda x: ((x + 1) * 127.5).round().to(torch.uint8)
+    assert to_uint8(images["deep.png"]).unique().tolist() == [156]  # 40000 * 255 / 65535
+    assert to_uint8(images["clear.png"]).unique().tolist() == [255]  # transparent: white
+    assert to_uint8(images["print.jpg"])[:, 4, 4].tolist() == [255, 0, 0]  # CMYK red
+    # the same pixels from a ganlab-prepare array
+    with pytest.warns(UserWarning, match="smaller than data.image_size"):
+        FolderDataModule(root, **settings).prepare_images()
+    prepared = FolderDataModule(root, prepared="always", **settings).get_dataset("train")
+    for i in range(len(files)):
+        assert torch.equal(prepared[i][0], files[i][0]), files.paths[i]
+    # a minimum source size: an error naming the file, or (skip) training without it
+    with pytest.raises(DatasetError, match=r"small.png \(3x2 pixels, smaller than data.min"):
+        FolderDataModule(root, prepared="never", min_source_size=8, **settings).setup("fit")
+    kept = FolderDataModule(
+        root, prepared="never", min_source_size=8, on_bad_image="skip", **settings
+    )
+    with pytest.warns(UserWarning, match="Skipping 1 unreadable image"):
+        assert "small.png" not in {p.name for p in kept.get_dataset("train").paths}

@@ -42,9 +42,9 @@ def test_steps_are_d_plus_g_updates_and_checkpoints_come_every_n_iters(tmp_path,
     assert model.max_iters == 5 and (model.g_steps, model.d_steps) == (5, 5 * n_critic)
     assert all(step == g + d for step, g, d, _ in counters.seen)
     assert [finished for *_, finished in counters.seen] == [False] * (5 * n_critic - 1) + [True]
-    # Iterations 2 and 4, named by Lightning in its steps.
+    # Iterations 2 and 4, and the run's last (5), named by Lightning in its steps.
     steps = sorted(int(p.stem.split("step=")[1]) for p in tmp_path.glob("*.ckpt"))
-    assert steps == [2 * (n_critic + 1), 4 * (n_critic + 1)]
+    assert steps == [2 * (n_critic + 1), 4 * (n_critic + 1), 5 * (n_critic + 1)]
 
 
 def test_the_end_of_a_run_is_told_in_iterations():
