@@ -244,13 +244,12 @@ def init_weights(model, cfg: DictConfig) -> None:
         raise CheckpointError(f"init_from={cfg.init_from}: no such checkpoint file.")
     checkpoint = read_checkpoint(path)
     saved, built = checkpoint.get("state_dict", {}), model.state_dict()
-    skip = ["loss.", "reg.", "augment."]
-    if not any(k.startswith("generator_ema.") for k in saved):
-        skip.append("generator_ema.")  # a new EMA starts as a copy of G, as in any run
-    nets = {k: v for k, v in saved.items() if not k.startswith(tuple(skip))}
-    wanted = {k: v for k, v in built.items() if not k.startswith(tuple(skip))}
-    if not wanted.keys() >= {k for k in nets if k.startswith("generator_ema.")}:
-        nets = {k: v for k, v in nets.items() if not k.startswith("generator_ema.")}
+    skip = ("loss.", "reg.", "augment.")
+    ema = "generator_ema."
+    if not (any(k.startswith(ema) for k in saved) and any(k.startswith(ema) for k in built)):
+        skip += (ema,)  # an EMA on one side only: a new one starts as a copy of G, as usual
+    nets = {k: v for k, v in saved.items() if not k.startswith(skip)}
+    wanted = {k: v for k, v in built.items() if not k.startswith(skip)}
     check_loadable(checkpoint, wanted, cfg, path, key="init_from", saved=nets)
     model.load_state_dict(nets, strict=False)
 
