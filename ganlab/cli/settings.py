@@ -12,6 +12,7 @@ setting cannot ship without one.
 from __future__ import annotations
 
 import fnmatch
+import functools
 import math
 from dataclasses import dataclass
 
@@ -247,6 +248,7 @@ RULES: tuple[tuple[str, Accepts], ...] = (
 COPIES = ("callbacks.evaluation.features.", "callbacks.evaluation.metrics.")
 
 
+@functools.cache  # a few hundred keys, each matched against the patterns once
 def rule_for(key: str) -> Accepts | None:
     """The rule for a dotted key (``_target_``-like keys have none), or None."""
     if key.rsplit(".", 1)[-1].startswith("_"):

@@ -111,6 +111,7 @@ def test_cli_refusal_is_one_line_and_keeps_the_runs_hydra_record(tmp_path, data_
     assert files(run) == before  # .hydra/config.yaml and overrides.yaml too
 
 
+@pytest.mark.slow  # a process killed with SIGKILL
 def test_a_run_killed_hard_is_reported_stale_and_continued(tmp_path, data_dir):
     run = tmp_path / "sweep" / "0"
     args = [*TINY, "max_iters=6", f"data.root={data_dir}", f"hydra.run.dir={run}"]
