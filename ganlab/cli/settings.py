@@ -195,6 +195,7 @@ RULES: tuple[tuple[str, Accepts], ...] = (
     ("data.b_style", STR),
     # callbacks
     ("callbacks.evaluation.every_n_iters", integer(0)),  # 0: only after the last iteration
+    ("callbacks.sample_grid.every_n_iters", integer(0)),  # 0: only the grid at the end
     ("callbacks.*.every_n_iters", COUNT),
     ("callbacks.*.n", COUNT),
     ("callbacks.*.nrow", COUNT),
@@ -218,7 +219,7 @@ RULES: tuple[tuple[str, Accepts], ...] = (
     ("metrics.pr.k", COUNT),
     # trainer (Lightning's Trainer arguments)
     ("trainer.accelerator", STR),
-    ("trainer.devices", Accepts((int, list), low=1, words=("auto",))),
+    ("trainer.devices", Accepts((int, list, str), low=1, words=(-1,))),  # -1: all, "0,1"
     ("trainer.num_nodes", COUNT),
     ("trainer.strategy", STR),
     ("trainer.precision", Accepts((str, int), low=16, high=64)),  # 16, 32, 64, "bf16-mixed"...
