@@ -64,9 +64,11 @@ def finished_summary(run_dir: Path, max_iters: int | None) -> dict | None:
     return summary if done else None
 
 
-def checkpoint_position(path: Path) -> dict:
-    """The iteration counters a ganlab checkpoint was saved at (read without building nets)."""
-    checkpoint = read_checkpoint(path, mmap=True)
+def checkpoint_position(path: Path, checkpoint: dict | None = None) -> dict:
+    """The iteration counters a ganlab checkpoint was saved at (read without building nets,
+    unless ``checkpoint``, its content, was read already)."""
+    if checkpoint is None:
+        checkpoint = read_checkpoint(path, mmap=True)
     counters = checkpoint.get("ganlab_counters")
     if counters is None:
         raise CheckpointError(

@@ -17,9 +17,10 @@ from pathlib import Path
 
 import torch
 from lightning.pytorch.utilities import rank_zero_only
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import DictConfig
 
 from ganlab.callbacks.summary import load_summary, process_alive, stale_reason
+from ganlab.cli.run_names import flat_config
 from ganlab.errors import ResumeRefused
 
 # What a resumed run may change: how long it trains, what it records and evaluates, where its
@@ -58,25 +59,10 @@ INCOMING = Path(".hydra") / "incoming"
 SHOWN = 12  # differences listed in a message; the rest are counted
 
 
-def experiment_dict(cfg: DictConfig) -> dict:
-    """The resolved experiment without Hydra's node, as saved in a checkpoint."""
-    experiment = OmegaConf.masked_copy(cfg, [key for key in cfg if key != "hydra"])
-    return OmegaConf.to_container(experiment, resolve=True)
-
-
-def flatten(node, prefix: str = "") -> dict[str, object]:
-    """``{"model": {"ngf": 64}} -> {"model.ngf": 64}``; lists stay values."""
-    if not isinstance(node, dict):
-        return {prefix: node}
-    flat: dict[str, object] = {}
-    for key, value in node.items():
-        flat.update(flatten(value, f"{prefix}.{key}" if prefix else str(key)))
-    return flat
-
-
-def differences(saved: dict, new: dict) -> dict[str, tuple[object, object]]:
-    """``{key: (saved value, new value)}`` for every leaf that differs (absent: ``...``)."""
-    old, now = flatten(saved), flatten(new)
+def differences(saved, new) -> dict[str, tuple[object, object]]:
+    """``{key: (saved value, new value)}`` for every leaf that differs (absent: ``...``),
+    between two experiments (configs, or the dicts checkpoints save)."""
+    old, now = flat_config(saved), flat_config(new)
     return {
         key: (old.get(key, ...), now.get(key, ...))
         for key in sorted(old.keys() | now.keys())
@@ -103,7 +89,7 @@ def check_same_experiment(saved: dict | None, cfg: DictConfig, checkpoint: Path)
     ``RESUMABLE``. A checkpoint without a saved config (not ganlab's) is not checked here."""
     if saved is None:
         return
-    diff = {k: v for k, v in differences(saved, experiment_dict(cfg)).items() if not resumable(k)}
+    diff = {k: v for k, v in differences(saved, cfg).items() if not resumable(k)}
     if not diff:
         return
     run_dir = checkpoint.parent.parent
@@ -148,7 +134,7 @@ def check_loadable(
     if saved_cfg is not None:
         diff = {
             k: v
-            for k, v in differences(saved_cfg, experiment_dict(cfg)).items()
+            for k, v in differences(saved_cfg, cfg).items()
             if k.startswith(("model.", "data.image_size", "data.channels", "augment.", "reg."))
         }
         if diff:

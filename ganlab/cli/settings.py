@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 from omegaconf import DictConfig
 
-from ganlab.cli.resume_guard import experiment_dict, flatten
+from ganlab.cli.run_names import flat_config
 from ganlab.errors import ConfigError
 
 NUMBER = (int, float)
@@ -269,4 +269,4 @@ def check_values(flat: dict) -> None:
 
 def check_settings(cfg: DictConfig) -> None:
     """Every setting of a composed ``ganlab-train`` config against its rule."""
-    check_values(flatten(experiment_dict(cfg)))
+    check_values(flat_config(cfg))

@@ -155,9 +155,10 @@ def train(cfg: DictConfig) -> dict:
         fill_label_config(cfg.model, datamodule)  # a conditional model's classes, from the data
         model = build_model(cfg)
         if start is not None:  # before Lightning's load_state_dict traceback
-            check_loadable(read_checkpoint(start, mmap=True), model.state_dict(), cfg, start)
+            checkpoint = read_checkpoint(start, mmap=True)
+            check_loadable(checkpoint, model.state_dict(), cfg, start)
             if start.resolve().parent.parent == out.resolve():  # continuing in place
-                trim_metrics(out, checkpoint_position(start)["d_steps"])
+                trim_metrics(out, checkpoint_position(start, checkpoint)["d_steps"])
         elif cfg.get("init_from") is not None:
             init_weights(model, cfg)
             info["initialised_from"] = str(Path(cfg.init_from).expanduser())
