@@ -34,7 +34,7 @@ VARIANTS = {
     "compile": ["speed.compile=true"],
     "fused Adam": ["speed.fused_optimizers=true"],
 }
-# What a user gets: trainer=gpu with the speed defaults of conf/train.yaml.
+# What a user gets: trainer=gpu with the speed defaults of ganlab/conf/train.yaml.
 DEFAULTS = "trainer=gpu (defaults)"
 
 

@@ -28,7 +28,7 @@ LAST_NAME = f"{ModelCheckpoint.CHECKPOINT_NAME_LAST}{ModelCheckpoint.FILE_EXTENS
 
 
 def run_last_checkpoint(run_dir: str | Path) -> Path:
-    """A run directory's last.ckpt (conf/callbacks/default.yaml keeps it in checkpoints/)."""
+    """A run directory's last.ckpt (ganlab/conf/callbacks/default.yaml keeps it in checkpoints/)."""
     return Path(run_dir) / "checkpoints" / LAST_NAME
 
 

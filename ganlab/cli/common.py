@@ -14,8 +14,10 @@ from ganlab.cli import run_names  # noqa: F401  (registers the resolvers the con
 from ganlab.cli.run_names import is_multirun
 from ganlab.errors import ConfigError, GanlabError, storage_error
 
-# conf/ sits at the repository root (an editable install, as `make install` does).
-CONF_DIR = str(Path(__file__).resolve().parents[2] / "conf")
+# The configs ship inside the package (ganlab/conf), so a wheel or a plain `pip install .`
+# finds them as an editable install does. A folder path rather than Hydra's pkg:// source:
+# the tests, the notebook and the override checks list and compose it as files.
+CONF_DIR = str(Path(__file__).resolve().parents[1] / "conf")
 
 
 def quiet_library_noise() -> None:

@@ -83,7 +83,7 @@ def evaluate_checkpoint(cfg: DictConfig) -> dict:
 
 
 def evaluate_downstream(cfg: DictConfig) -> tuple[dict, list[Path]]:
-    """Run ``cfg.downstream`` (conf/downstream/) on the checkpoint; returns the result and
+    """Run ``cfg.downstream`` (ganlab/conf/downstream/) on the checkpoint; returns the result and
     the report files written beside the checkpoint (or at ``report``, without suffix)."""
     device, model, _, datamodule = load_with_data(cfg)
     task = instantiate(cfg.downstream)

@@ -8,12 +8,14 @@ keys, and the closest match.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
 import sys
 from pathlib import Path
 
 from hydra import compose, initialize_config_dir
+from hydra.core.global_hydra import GlobalHydra
 from hydra.core.override_parser.overrides_parser import OverridesParser
 from hydra.core.override_parser.types import Override, OverrideType, ValueType
 from hydra.errors import HydraException, OverrideParseException
@@ -28,12 +30,50 @@ RUN_FLAGS = ("-m", "--multirun")
 PREFIX = {OverrideType.ADD: "+", OverrideType.FORCE_ADD: "++", OverrideType.DEL: "~"}
 
 
-def choices(group: str) -> list[str] | None:
-    """The options of a ganlab config group (None if ``group`` is not one)."""
-    folder = Path(CONF_DIR) / group
-    if group.startswith("hydra") or not folder.is_dir():
+# Hydra's flag that adds a folder of the user's configs before ganlab's (as its own command
+# line does); hydra.searchpath=[...] overrides add folders or packages after them.
+CONFIG_DIR_FLAGS = ("--config-dir", "-cd")
+
+
+@contextlib.contextmanager
+def configs(config_dir: str | None = None):
+    """Hydra initialised on ganlab's configs and the user's (``--config-dir`` first, as
+    Hydra's command line puts it); yields its config loader."""
+    with initialize_config_dir(CONF_DIR, version_base="1.3"):
+        loader = GlobalHydra.instance().config_loader()
+        if config_dir is not None:
+            if not os.path.isdir(config_dir):
+                raise ConfigError(f"--config-dir {config_dir}: there is no such folder.")
+            path = f"file://{os.path.abspath(config_dir)}"
+            loader.config_search_path.prepend("command-line", path)
+            loader.repository.initialize_sources(loader.config_search_path)
+        yield loader
+
+
+def config_dir_flag(args: list[str]) -> tuple[list[str], str | None]:
+    """``args`` without Hydra's --config-dir flag, and the folder it names (or None)."""
+    rest, folder, it = [], None, iter(args)
+    for arg in it:
+        name, equals, value = arg.partition("=")
+        if name in CONFIG_DIR_FLAGS:
+            folder = value if equals else next(it, "")
+        else:
+            rest.append(arg)
+    return rest, folder
+
+
+def choices(
+    group: str, loader=None, config_name: str = "train", searchpath: list[str] = ()
+) -> list[str] | None:
+    """The options of a config group, the user's own included (None if ``group`` is not
+    one). ``searchpath``: the command line's hydra.searchpath overrides."""
+    if group.startswith("hydra"):
         return None
-    return sorted(p.stem for p in folder.glob("*.yaml"))
+    if loader is None:
+        with configs() as fresh:
+            return choices(group, fresh, config_name, searchpath)
+    options = loader.get_group_options(group, config_name=config_name, overrides=list(searchpath))
+    return sorted(set(options)) or None
 
 
 def values(override: Override) -> list[str]:
@@ -46,9 +86,11 @@ def values(override: Override) -> list[str]:
     return [str(v) for v in value] if isinstance(value, list) else [str(value)]
 
 
-def check_choices(override: Override) -> None:
-    options = choices(override.key_or_group)
-    if options is None or override.type == OverrideType.DEL:
+def check_choices(override: Override, loader, config_name: str, searchpath: list[str]) -> None:
+    if override.type == OverrideType.DEL:
+        return
+    options = choices(override.key_or_group, loader, config_name, searchpath)
+    if options is None:
         return
     for value in values(override):
         if value not in options and value != "null":
@@ -109,12 +151,14 @@ def first_combination(override: Override) -> str | None:
     return f"{PREFIX.get(override.type, '')}{override.key_or_group}={first}"
 
 
-def unknown_key(config_name: str, overrides: list[str], error: Exception) -> ConfigError:
+def unknown_key(
+    config_name: str, overrides: list[str], error: Exception, config_dir: str | None = None
+) -> ConfigError:
     """A one-line message for a key that is not in the config, listing its siblings."""
     key = getattr(error, "full_key", None) or ""
     parent, _, name = key.rpartition(".")
     bad = [o for o in overrides if not o.lstrip("~+").startswith(key)]
-    with initialize_config_dir(CONF_DIR, version_base="1.3"):
+    with configs(config_dir):
         cfg = compose(config_name, overrides=bad, return_hydra_config=True)
     node = OmegaConf.select(cfg, parent) if parent else cfg
     siblings = sorted(str(k) for k in node) if OmegaConf.is_dict(node) else []
@@ -128,6 +172,7 @@ def unknown_key(config_name: str, overrides: list[str], error: Exception) -> Con
 
 def check_overrides(config_name: str, args: list[str]) -> None:
     """Raise a ConfigError for the first mistaken override in ``args`` (sys.argv[1:])."""
+    args, config_dir = config_dir_flag(args)
     if any(a.startswith("-") and a not in RUN_FLAGS for a in args):
         return  # --help, --cfg job, ...: Hydra's own modes
     parser = OverridesParser.create()
@@ -142,19 +187,20 @@ def check_overrides(config_name: str, args: list[str]) -> None:
                 "+key=value to add a key, ~key to remove one; quote values with spaces or "
                 "brackets for the shell."
             ) from None
-    for override in parsed:
-        check_choices(override)
-        check_extras(override)
-        if any(a in RUN_FLAGS for a in args):  # a launcher only launches a multirun
-            check_programs(override)
+    searchpath = [o.input_line for o in parsed if o.key_or_group == "hydra.searchpath"]
     combination = [o for o in map(first_combination, parsed) if o is not None]
     try:
-        with initialize_config_dir(CONF_DIR, version_base="1.3"):
+        with configs(config_dir) as loader:
+            for override in parsed:
+                check_choices(override, loader, config_name, searchpath)
+                check_extras(override)
+                if any(a in RUN_FLAGS for a in args):  # a launcher only launches a multirun
+                    check_programs(override)
             cfg = compose(config_name, overrides=combination, return_hydra_config=True)
     except HydraException as exc:
         cause = exc.__cause__ or exc.__context__
         if isinstance(cause, (ConfigKeyError, ConfigAttributeError)):
-            raise unknown_key(config_name, combination, cause) from None
+            raise unknown_key(config_name, combination, cause, config_dir) from None
         lines = [line for line in str(exc).splitlines() if line.strip()]
         raise ConfigError(lines[0] if lines else type(exc).__name__) from None
     check_writable(cfg, multirun=any(a in RUN_FLAGS for a in args))

@@ -54,7 +54,7 @@ RESUMABLE = (
     "data.persistent_workers",
 )
 # Where Hydra writes a command's config.yaml, hydra.yaml and overrides.yaml (hydra.output_subdir
-# in conf/hydra/default.yaml), to be moved up into .hydra/ or dropped.
+# in ganlab/conf/hydra/default.yaml), to be moved up into .hydra/ or dropped.
 INCOMING = Path(".hydra") / "incoming"
 SHOWN = 12  # differences listed in a message; the rest are counted
 

@@ -1,6 +1,6 @@
 """Names, groups and tags of a run for the dashboards, as OmegaConf resolvers.
 
-``conf/logger/wandb.yaml`` uses them, so a sweep's jobs land in one wandb group with their
+``ganlab/conf/logger/wandb.yaml`` uses them, so a sweep's jobs land in one wandb group with their
 config choices as tags and a readable name, without the user typing any of it.
 """
 

@@ -14,7 +14,7 @@ class WGANLoss(AdversarialLoss):
     its weights is clipped to ``[-clip, clip]`` (the paper's 0.01).
 
     The paper's other settings (RMSprop at 5e-5, 5 critic steps per G step) are model
-    settings: conf/loss_model/wgan_<model>.yaml.
+    settings: ganlab/conf/loss_model/wgan_<model>.yaml.
     """
 
     # The critic's outputs have no fixed offset: only differences between them mean anything.

@@ -1,5 +1,5 @@
 """How the nets run: memory layout, compilation and fused optimizer steps (``speed`` in
-conf/train.yaml). Precision and cuDNN autotuning are Lightning Trainer settings instead
+ganlab/conf/train.yaml). Precision and cuDNN autotuning are Lightning Trainer settings instead
 (``trainer.precision``, ``trainer.benchmark``). Each option was measured by
 benchmarks/gpu_options.py; the README's "Benchmarks" section gives the figures."""
 

@@ -82,7 +82,7 @@ def sweep(tmp_path) -> Path:
 
 
 def run_report(root: Path, **options):
-    """report() with conf/report.yaml's defaults (Hydra's own settings left out)."""
+    """report() with ganlab/conf/report.yaml's defaults (Hydra's own settings left out)."""
     cfg = OmegaConf.load(Path(CONF_DIR) / "report.yaml")
     for key in ("defaults", "hydra"):
         cfg.pop(key)

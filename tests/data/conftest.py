@@ -11,14 +11,15 @@ import pytest
 from omegaconf import OmegaConf
 from PIL import Image
 
+from ganlab.cli.common import CONF_DIR as CONF_ROOT
 from ganlab.data import ImageDataModule, MNISTDataModule
 
 IDX_IMAGES, IDX_LABELS = 0x00000803, 0x00000801
-CONF_DIR = Path(__file__).resolve().parents[2] / "conf" / "data"
+CONF_DIR = Path(CONF_ROOT) / "data"
 
 
 def _config_vs_signature(name: str) -> tuple[str, dict, dict]:
-    """conf/data/<name>.yaml's _target_ and keys, and its class's constructor defaults."""
+    """ganlab/conf/data/<name>.yaml's _target_ and keys, and its class's constructor defaults."""
     conf = OmegaConf.to_container(OmegaConf.load(CONF_DIR / f"{name}.yaml"))
     target = conf.pop("_target_")
     module, cls_name = target.rsplit(".", 1)

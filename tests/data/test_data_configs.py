@@ -1,4 +1,4 @@
-"""Every data config (conf/data/*.yaml) against its class: each constructor argument is a
+"""Every data config (ganlab/conf/data/*.yaml) against its class: each constructor argument is a
 key, with the same default, so what the README's tables and --help show is what runs."""
 
 import pytest

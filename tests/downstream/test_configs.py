@@ -1,4 +1,4 @@
-"""Every conf/downstream/ choice builds its measure with the settings it documents."""
+"""Every ganlab/conf/downstream/ choice builds its measure with the settings it documents."""
 
 from pathlib import Path
 

@@ -1,0 +1,26 @@
+"""Callbacks: sample grids, evaluation, run summary, progress, config in checkpoints."""
+
+from ganlab.callbacks.checkpoint import IterationCheckpoint
+from ganlab.callbacks.config_in_checkpoint import CONFIG_KEY, ConfigInCheckpoint
+from ganlab.callbacks.evaluation import Evaluation
+from ganlab.callbacks.interrupt import CheckpointOnInterrupt
+from ganlab.callbacks.progress import GANProgressBar
+from ganlab.callbacks.rng_state import RestoreRNG
+from ganlab.callbacks.sample_grid import SampleGrid, log_image
+from ganlab.callbacks.summary import RunSummary, write_summary
+from ganlab.callbacks.translation_evaluation import TranslationEvaluation
+
+__all__ = [
+    "CONFIG_KEY",
+    "CheckpointOnInterrupt",
+    "ConfigInCheckpoint",
+    "Evaluation",
+    "GANProgressBar",
+    "IterationCheckpoint",
+    "RestoreRNG",
+    "RunSummary",
+    "SampleGrid",
+    "TranslationEvaluation",
+    "log_image",
+    "write_summary",
+]

@@ -1,0 +1,27 @@
+"""Generator and discriminator architectures: plain ``nn.Module``s, no Lightning."""
+
+from ganlab.nets.cdcgan import (
+    CBNDCGANGenerator,
+    ConcatDiscriminator,
+    ConditionalDCGANGenerator,
+    ProjectionDiscriminator,
+)
+from ganlab.nets.csngan import ConditionalSNGANGenerator, ProjectionSNGANDiscriminator
+from ganlab.nets.cyclegan import PatchDiscriminator, ResnetGenerator
+from ganlab.nets.dcgan import DCGANDiscriminator, DCGANGenerator
+from ganlab.nets.sngan import SNGANDiscriminator, SNGANGenerator
+
+__all__ = [
+    "CBNDCGANGenerator",
+    "ConcatDiscriminator",
+    "ConditionalDCGANGenerator",
+    "ConditionalSNGANGenerator",
+    "DCGANDiscriminator",
+    "DCGANGenerator",
+    "PatchDiscriminator",
+    "ProjectionDiscriminator",
+    "ProjectionSNGANDiscriminator",
+    "ResnetGenerator",
+    "SNGANDiscriminator",
+    "SNGANGenerator",
+]
