@@ -99,3 +99,28 @@ def test_a_run_folder_on_a_read_only_disk_is_one_line_naming_where_to_write(tmp_
     check_overrides("train", [f"paths.log_dir={tmp_path}/ok/logs"])
     monkeypatch.setattr(os, "access", lambda p, mode: False)
     check_overrides("sample", ["ckpt_path=x.ckpt"])
+
+
+@pytest.fixture
+def own_configs(tmp_path):
+    """A user's config folder with one data set of its own."""
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "my_digits.yaml").write_text("defaults: [folder, _self_]\nroot: x\n")
+    return tmp_path
+
+
+def test_own_config_folders_add_choices(own_configs):
+    for args in (
+        ["--config-dir", str(own_configs), "data=my_digits"],
+        [f"--config-dir={own_configs}", "-m", "data=mnist,my_digits"],
+        [f"hydra.searchpath=[file://{own_configs}]", "data=my_digits"],
+    ):
+        check_overrides("train", args)
+    with pytest.raises(ConfigError, match="data=my_digits is not a choice"):
+        check_overrides("train", ["data=my_digits"])  # without the folder
+    with pytest.raises(ConfigError) as err:
+        check_overrides("train", ["-cd", str(own_configs), "data=my_digit"])
+    assert "Did you mean my_digits? The choices for data are: celeba, " in str(err.value)
+    assert ", mnist_unpaired, my_digits, unpaired_folder." in str(err.value)
+    with pytest.raises(ConfigError, match="--config-dir nowhere: there is no such folder"):
+        check_overrides("train", ["--config-dir", "nowhere", "data=mnist"])
