@@ -17,6 +17,7 @@ from lightning.fabric.utilities.seed import _collect_rng_states as collect_rng_s
 from lightning.fabric.utilities.seed import _set_rng_states as set_rng_states
 from lightning.pytorch.callbacks import ModelCheckpoint
 from torch.nn.modules.batchnorm import _BatchNorm as BatchNormBase
+from torchmetrics.image.fid import _compute_fid as frechet_distance
 
 __all__ = [
     "BatchNormBase",
@@ -24,6 +25,7 @@ __all__ = [
     "InfiniteBarrier",
     "collect_rng_states",
     "found_nonfinite",
+    "frechet_distance",
     "log_metrics_now",
     "logs_due",
     "request_stop_after_batch",
@@ -38,6 +40,9 @@ __all__ = [
 # what CSVLogger.experiment returns); ganlab.csv_logger continues an existing metrics.csv.
 # InfiniteBarrier: a gloo barrier without the collective timeout (Fabric's rank_zero_first
 # uses it; the Trainer has no equivalent); ganlab.callbacks.evaluation.node_leader_first.
+# frechet_distance(mu1, sigma1, mu2, sigma2): the formula inside torchmetrics' FID, for a
+# reference given as statistics alone (ganlab-eval ref_stats=FILE.npz); the metric class
+# takes features only.
 # Not importable, so not here: ganlab.callbacks.progress overrides RichProgressBar's private
 # _get_train_description(current_epoch) (no "Epoch 3/-2" for unbounded epochs);
 # tests/test_compat.py checks that Lightning still calls it.

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import time
 from pathlib import Path
 
@@ -17,66 +18,255 @@ from ganlab.callbacks import TranslationEvaluation
 from ganlab.cli.common import CONF_DIR, quiet_library_noise, reports_user_errors, require_values
 from ganlab.cli.overrides import checks_overrides
 from ganlab.downstream.report import write_report
+from ganlab.errors import ConfigError
 from ganlab.metrics import Evaluator
 from ganlab.metrics.evaluator import build_extractors
+from ganlab.metrics.fid import gaussian_stats
+from ganlab.metrics.image_files import ImageFiles
 from ganlab.metrics.reference import reference_key
-from ganlab.models.capabilities import ImageGenerator, ImageTranslator
+from ganlab.metrics.stats_file import load_stats, save_stats
+from ganlab.models.capabilities import ImageTranslator
 from ganlab.models.loading import load_checkpoint, resolve_device
+
+log = logging.getLogger("ganlab.eval")
+
+
+def moved_data_root(cfg: DictConfig) -> str | None:
+    """``data.root``, or the deprecated ``data_root`` (with a line saying so)."""
+    if cfg.get("data_root") is not None:
+        log.warning("data_root=... is deprecated: write data.root=... (as ganlab-train does).")
+        return cfg.data_root
+    return cfg.data.root
+
+
+def chosen_data(cfg: DictConfig) -> bool:
+    """Whether the command line chose a data config (data=mnist, data=folder, ...)."""
+    return "_target_" in cfg.data
+
+
+def load_data(cfg: DictConfig, trained: DictConfig | None = None):
+    """The data module: the one chosen (data=...), else the checkpoint's; data.root moves it."""
+    data = cfg.data if chosen_data(cfg) else trained.data
+    root = moved_data_root(cfg)
+    if root is not None:
+        data.root = root
+    datamodule = instantiate(data)
+    datamodule.prepare_data()
+    return datamodule
 
 
 def load_with_data(cfg: DictConfig):
-    """(device, model, its training config, its datamodule, prepared; ``data_root`` moves it)."""
+    """(device, model, its training config, its datamodule)."""
     device = resolve_device(cfg.device)
     model, trained = load_checkpoint(cfg.ckpt_path, device)
-    if cfg.data_root is not None:
-        trained.data.root = cfg.data_root
-    datamodule = instantiate(trained.data)
-    datamodule.prepare_data()
-    return device, model, trained, datamodule
+    return device, model, trained, load_data(cfg, trained)
+
+
+def check_inputs(cfg: DictConfig) -> None:
+    """What to measure (a checkpoint or a folder) and against what, each said once."""
+    if cfg.save_stats is not None and not str(cfg.save_stats).endswith(".npz"):
+        raise ConfigError(f"save_stats={cfg.save_stats}: a statistics file ends in .npz.")
+    if cfg.ckpt_path is not None and cfg.fake_dir is not None:
+        raise ConfigError(
+            "ckpt_path and fake_dir both given: ganlab-eval measures one of them (a checkpoint's "
+            "generator, or a folder of images)."
+        )
+    references = [k for k in ("real_dir", "ref_stats") if cfg.get(k) is not None]
+    references += ["data"] if chosen_data(cfg) else []
+    if len(references) > 1:
+        raise ConfigError(
+            f"{' and '.join(references)} both given: the images are compared against one "
+            "reference (real_dir=DIR, data=NAME or ref_stats=FILE.npz)."
+        )
+    if cfg.ckpt_path is None and cfg.fake_dir is None:
+        if cfg.save_stats is not None and references and references != ["ref_stats"]:
+            return  # the statistics of a reference alone
+        raise ConfigError(
+            "nothing to measure: give ckpt_path=... (a checkpoint) or fake_dir=... (a folder "
+            "of images), or real_dir=/data=... with save_stats=FILE.npz for a reference's "
+            "statistics."
+        )
+    if cfg.fake_dir is not None and not references:
+        raise ConfigError(
+            f"fake_dir={cfg.fake_dir} needs a reference: real_dir=DIR (a folder of real "
+            "images), data=NAME (a data config, e.g. data=mnist) or ref_stats=FILE.npz."
+        )
+
+
+def build_evaluator(cfg: DictConfig, n: int, split: str) -> Evaluator:
+    extractors = build_extractors(instantiate(cfg.features))
+    if (cfg.save_stats or cfg.ref_stats) and len(extractors) != 1:
+        raise ConfigError(
+            f"a statistics file holds one feature network's, and features has "
+            f"{len(extractors)} ({', '.join(extractors) or 'none'}): choose one, e.g. "
+            "features=[inception]."
+        )
+    return Evaluator(
+        extractors, instantiate(cfg.metrics), n, split, cfg.paths.cache_dir, cfg.batch_size
+    )
+
+
+def stats_protocol(evaluator: Evaluator, n: int, source: dict) -> dict:
+    ((name, ext),) = evaluator.extractors.items()
+    return {"features": name, "extractor": ext.cache_key, "n": n, **source}
+
+
+def reference_stats(cfg: DictConfig, evaluator: Evaluator) -> dict:
+    """``{extractor: (mu, sigma)}`` from ``ref_stats``, checked against the extractor."""
+    mu, sigma, protocol = load_stats(cfg.ref_stats)
+    ((name, ext),) = evaluator.extractors.items()
+    if protocol is None:
+        log.warning(
+            f"ref_stats={cfg.ref_stats} has no ganlab protocol (a pytorch-fid file?): taken as "
+            f"{name} features, {mu.shape[0]} per image."
+        )
+    elif protocol["extractor"] != ext.cache_key:
+        raise ConfigError(
+            f"ref_stats={cfg.ref_stats} holds {protocol['extractor']} statistics, and this "
+            f"evaluation's features are {ext.cache_key}: measure with the same network and "
+            "weights."
+        )
+    if mu.shape[0] != ext.num_features:
+        raise ConfigError(
+            f"ref_stats={cfg.ref_stats} has {mu.shape[0]} features per image, {name} gives "
+            f"{ext.num_features}."
+        )
+    return {name: (mu, sigma)}
 
 
 def evaluate_checkpoint(cfg: DictConfig) -> dict:
-    """Evaluate ``cfg.ckpt_path``; returns the report that is also written as JSON."""
-    device, model, trained, datamodule = load_with_data(cfg)
-    extractors = build_extractors(instantiate(cfg.features))
-    translator = isinstance(model, ImageTranslator)
-    split = cfg.split or ("test" if translator else "train")
-    evaluator = Evaluator(
-        extractors, instantiate(cfg.metrics), cfg.n, split, cfg.paths.cache_dir, cfg.batch_size
-    )
-    if translator:  # the in-training protocol: cycle error and metrics per direction
-        start = time.perf_counter()
-        translation = TranslationEvaluation.from_evaluator(evaluator)
-        values = translation.compute(datamodule, model)
-        seconds = time.perf_counter() - start
-        reference = translation.reference_keys(datamodule)
-    else:
+    """Evaluate ``cfg.ckpt_path`` or ``cfg.fake_dir``; returns the report, also written as
+    JSON (and the generated images' statistics with ``save_stats``)."""
+    check_inputs(cfg)
+    if cfg.ckpt_path is None and cfg.fake_dir is None:
+        return save_reference_stats(cfg)
+    device = resolve_device(cfg.device)
+    source: dict = {}
+    if cfg.ckpt_path is not None:
+        model, trained = load_checkpoint(cfg.ckpt_path, device)
+        if isinstance(model, ImageTranslator):
+            return evaluate_translator(cfg, device, model, trained)
+        n = cfg.n
         model.sample_with_ema = cfg.ema
         gen = torch.Generator().manual_seed(cfg.seed)
-        values = evaluator(lambda k: model.sample(model.sample_z(k, gen)), datamodule, device)
-        seconds = values.pop("eval_seconds")
-        reference = {
-            name: reference_key(datamodule, split, cfg.n, ext) for name, ext in extractors.items()
+
+        def generate(k):
+            return model.sample(model.sample_z(k, gen))
+
+        source = {
+            "checkpoint": str(Path(cfg.ckpt_path).resolve()),
+            "g_steps": model.g_steps,
+            "generator": "ema" if model.uses_ema else "raw",
         }
-    uses_ema = isinstance(model, ImageGenerator) and model.uses_ema  # translators have none
+    else:
+        files = ImageFiles(cfg.fake_dir, "fake_dir")
+        n = min(cfg.n, len(files))
+        if n < cfg.n:
+            log.info(f"fake_dir holds {len(files)} images: all measured (n={n}).")
+        generate = files.batches(cfg.batch_size)
+        source = {"fake_dir": str(files.root.resolve()), "generator": "files"}
+    split = cfg.split or "train"
+    evaluator = build_evaluator(cfg, n, split)
+    start = time.perf_counter()
+    fake = evaluator.fake(generate, n, device)
+    protocol: dict = {"n": n, "split": split, "seed": cfg.seed}
+    skipped: list[str] = []
+    if cfg.ref_stats is not None:
+        values, skipped = evaluator.compute_from_stats(reference_stats(cfg, evaluator), fake)
+        protocol.update(split=None, ref_stats=str(Path(cfg.ref_stats).resolve()))
+        if skipped:
+            log.warning(
+                f"{', '.join(skipped)}: not measured, they need the real images' features and "
+                "ref_stats holds only their mean and covariance."
+            )
+    else:
+        reference = ImageFiles(cfg.real_dir, "real_dir") if cfg.real_dir else None
+        if reference is None:
+            reference = load_data(cfg, None if cfg.ckpt_path is None else trained)
+        values = evaluator.compute(evaluator.real(reference, device), fake)
+        protocol.update(
+            data=str(cfg.real_dir) if cfg.real_dir else type(reference).__name__,
+            image_size=reference.image_size,
+            reference={
+                name: reference_key(reference, split, n, ext)
+                for name, ext in evaluator.extractors.items()
+            },
+        )
+    seconds = time.perf_counter() - start
+    report = {**source, "values": values, "seconds": round(seconds, 3), "protocol": protocol}
+    if cfg.save_stats is not None:
+        ((name, _),) = evaluator.extractors.items()
+        path = save_stats(
+            cfg.save_stats, *gaussian_stats(fake[name]), stats_protocol(evaluator, n, source)
+        )
+        report["stats_path"] = str(path)
+    return write_eval_report(cfg, report)
+
+
+def save_reference_stats(cfg: DictConfig) -> dict:
+    """``real_dir=``/``data=`` with ``save_stats=``: the reference's statistics alone."""
+    device = resolve_device(cfg.device)
+    split = cfg.split or "train"
+    reference = ImageFiles(cfg.real_dir, "real_dir") if cfg.real_dir else load_data(cfg)
+    n = min(cfg.n, len(reference)) if cfg.real_dir else cfg.n
+    evaluator = build_evaluator(cfg, n, split)
+    start = time.perf_counter()
+    ((name, ext),) = evaluator.extractors.items()
+    feats = evaluator.real(reference, device)[name]
+    where = (
+        str(Path(cfg.real_dir).resolve())
+        if cfg.real_dir
+        else reference_key(reference, split, n, ext)
+    )
+    path = save_stats(
+        cfg.save_stats,
+        *gaussian_stats(feats),
+        stats_protocol(evaluator, len(feats), {"reference": where}),
+    )
+    print(f"{len(feats)} images, {name} statistics: {path} ({time.perf_counter() - start:.1f} s)")
+    return {}
+
+
+def evaluate_translator(cfg: DictConfig, device, model, trained) -> dict:
+    """The in-training protocol of a translation model: cycle error and metrics per direction."""
+    if cfg.real_dir or cfg.ref_stats or cfg.save_stats:
+        raise ConfigError(
+            "real_dir, ref_stats and save_stats are for generators; a translation model is "
+            "measured on its data's test images, both ways."
+        )
+    datamodule = load_data(cfg, trained)
+    split = cfg.split or "test"
+    evaluator = build_evaluator(cfg, cfg.n, split)
+    start = time.perf_counter()
+    translation = TranslationEvaluation.from_evaluator(evaluator)
+    values = translation.compute(datamodule, model)
     report = {
         "checkpoint": str(Path(cfg.ckpt_path).resolve()),
         "g_steps": model.g_steps,
-        "generator": "ema" if uses_ema else "raw",
+        "generator": "raw",
         "values": values,
-        "seconds": round(seconds, 3),
+        "seconds": round(time.perf_counter() - start, 3),
         "protocol": {
             "n": cfg.n,
             "split": split,
             "seed": cfg.seed,
             "data": trained.data._target_,
             "image_size": datamodule.image_size,
-            "reference": reference,
+            "reference": translation.reference_keys(datamodule),
         },
     }
-    path = Path(
-        cfg.report or Path(cfg.ckpt_path).with_name(f"{Path(cfg.ckpt_path).stem}_eval.json")
-    )
+    return write_eval_report(cfg, report)
+
+
+def write_eval_report(cfg: DictConfig, report: dict) -> dict:
+    """The JSON report at ``report``, else beside the checkpoint or the images' folder."""
+    if cfg.report is not None:
+        path = Path(cfg.report)
+    elif cfg.ckpt_path is not None:
+        path = Path(cfg.ckpt_path).with_name(f"{Path(cfg.ckpt_path).stem}_eval.json")
+    else:
+        folder = Path(cfg.fake_dir).resolve()
+        path = folder.with_name(f"{folder.name}_eval.json")
     path.write_text(json.dumps(report, indent=2) + "\n")
     report["report_path"] = str(path)
     return report
@@ -97,15 +287,21 @@ def evaluate_downstream(cfg: DictConfig) -> tuple[dict, list[Path]]:
 
 
 def print_table(report: dict) -> None:
-    table = Table(
-        title=f"{report['checkpoint']} (iteration {report['g_steps']}, {report['generator']} G)"
-    )
+    if not report:  # save_stats of a reference alone: printed already
+        return
+    if "checkpoint" in report:
+        title = f"{report['checkpoint']} (iteration {report['g_steps']}, {report['generator']} G)"
+    else:
+        title = f"{report['fake_dir']} ({report['protocol']['n']} images)"
+    table = Table(title=title)
     table.add_column("metric")
     table.add_column("value", justify="right")
     for name, value in report["values"].items():
         table.add_row(name, f"{value:.4f}")
     Console().print(table)
     print(f"{report['seconds']:.1f} s; report: {report['report_path']}")
+    if "stats_path" in report:
+        print(f"statistics: {report['stats_path']}")
 
 
 @checks_overrides("eval")

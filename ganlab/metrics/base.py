@@ -34,6 +34,9 @@ class FeatureMetric(ABC):
     #: True: called as ``metric(None, fake_logits)`` on the extractor's class logits, for
     #: ``ClassifierFeatures`` extractors (they have ``logits``); skipped for the others.
     uses_logits: bool = False
+    #: True: also computed from the real side's statistics alone (``from_stats``), for a
+    #: reference given as a statistics file; the others need the real features.
+    takes_stats: bool = False
 
     @abstractmethod
     def __call__(self, real: torch.Tensor, fake: torch.Tensor) -> dict[str, float]: ...

@@ -9,6 +9,7 @@ import torch
 
 from ganlab.metrics.base import FeatureMetric
 from ganlab.metrics.extractors import ClassifierFeatures, FeatureExtractor
+from ganlab.metrics.fid import gaussian_stats
 from ganlab.metrics.progress import Progress
 from ganlab.metrics.reference import default_cache_dir, extract, reference_features
 
@@ -104,6 +105,22 @@ class Evaluator:
                 values = metric(real[ext], fake[ext])
             out.update({metric_name(key, ext, self.n): value for key, value in values.items()})
         return out
+
+    def compute_from_stats(self, stats: dict, fake: dict) -> tuple[dict[str, float], list[str]]:
+        """The metrics against a reference given as statistics, ``{extractor: (mu, sigma)}``:
+        those that take statistics (FID) and those on the generated images alone (IS).
+        Returns the values and the names of the metrics that need the real features."""
+        out, skipped = {}, []
+        for ext, metric in self.pairs():
+            if metric.uses_logits:
+                values = metric(None, fake[f"{ext}:logits"])
+            elif metric.takes_stats:
+                values = metric.from_stats(stats[ext], gaussian_stats(fake[ext]))
+            else:
+                skipped += [metric_name(key, ext, self.n) for key in metric.keys]
+                continue
+            out.update({metric_name(key, ext, self.n): value for key, value in values.items()})
+        return out, skipped
 
     def __call__(self, generate, datamodule, device="cpu") -> dict[str, float]:
         """Evaluate in one process (``ganlab-eval``); adds ``eval_seconds``."""

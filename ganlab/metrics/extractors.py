@@ -84,6 +84,10 @@ class InceptionFeatures(FeatureExtractor):
                 features_list=[str(feature)],
                 feature_extractor_weights_path=weights_path
                 and str(Path(weights_path).expanduser()),
+                # The TF 1.x bilinear resize of the original graph, as torch-fidelity and
+                # pytorch-fid (and torchmetrics before 1.8) resize; torchmetrics 1.8's default,
+                # an antialiased resize, changes the features (by up to 1% for 28 px digits).
+                antialias=False,
             )
         except OSError as exc:  # the download failed: no internet and no local copy
             raise ConfigError(
@@ -98,7 +102,9 @@ class InceptionFeatures(FeatureExtractor):
 
     @property
     def cache_key(self) -> str:
-        return f"{self.name}-{self.num_features}-{self.weights_sha}"
+        # "tf": the TF resize; reference features cached with the antialiased one (ganlab
+        # before it chose the resize) have keys without it and are not read.
+        return f"{self.name}-{self.num_features}-{self.weights_sha}-tf"
 
     @torch.no_grad()
     def forward(self, images: torch.Tensor) -> torch.Tensor:

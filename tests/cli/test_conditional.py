@@ -76,7 +76,7 @@ def test_gan_train_test_report(trained, data_dir, tmp_path):
     _, ckpt = trained
     res = run_cli(
         "eval", f"ckpt_path={ckpt}", "downstream=gan_train_test", "downstream.n_train=300",
-        "downstream.n_test=200", "downstream.steps=20", f"data_root={data_dir}",
+        "downstream.n_test=200", "downstream.steps=20", f"data.root={data_dir}",
         f"report={tmp_path / 'r'}", cwd=tmp_path,
     )  # fmt: skip
     assert res.returncode == 0, res.stderr
@@ -95,7 +95,7 @@ def test_augment_lowdata_report(trained, data_dir, tmp_path):
     res = run_cli(
         "eval", f"ckpt_path={ckpt}", "downstream=augment_lowdata", "downstream.ks=[2,5]",
         "downstream.seeds=[0,1]", "downstream.gan_per_class=10", "downstream.steps=10",
-        "downstream.n_test=100", f"data_root={data_dir}", f"report={tmp_path / 'r'}",
+        "downstream.n_test=100", f"data.root={data_dir}", f"report={tmp_path / 'r'}",
         cwd=tmp_path,
     )  # fmt: skip
     assert res.returncode == 0, res.stderr

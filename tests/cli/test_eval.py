@@ -16,7 +16,7 @@ def test_table_and_json_report_beside_the_checkpoint(run_train, data_dir, tmp_pa
     ckpt = out / "checkpoints" / "last.ckpt"
 
     def evaluate(*extra):  # one protocol, the same cache: only the report path may change
-        args = [f"ckpt_path={ckpt}", *PROJ, "n=200", "batch_size=64", f"data_root={data_dir}"]
+        args = [f"ckpt_path={ckpt}", *PROJ, "n=200", "batch_size=64", f"data.root={data_dir}"]
         return run_cli("eval", *args, f"paths.cache_dir={tmp_path}/cache", *extra, cwd=tmp_path)
 
     res = evaluate()
@@ -54,7 +54,7 @@ def test_ema_false_measures_the_trained_generator(run_train, data_dir, tmp_path)
     reports = {}
     for ema in ("true", "false"):
         report = tmp_path / f"{ema}.json"
-        args = [f"ckpt_path={ckpt}", *PROJ, "n=200", "batch_size=64", f"data_root={data_dir}"]
+        args = [f"ckpt_path={ckpt}", *PROJ, "n=200", "batch_size=64", f"data.root={data_dir}"]
         res = run_cli(
             "eval",
             *args,
