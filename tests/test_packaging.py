@@ -20,6 +20,8 @@ from tests.conftest import REPO
 
 pytestmark = pytest.mark.slow
 
+# What a clone holds besides the package's source (the environment, data, runs).
+NOT_SOURCE = (".git", ".venv", "data", "outputs", "multirun", "build", "*.egg-info", "runs")
 # Small and quick: no evaluation, no progress bar, a CSV log.
 QUICK = [
     "max_iters=2",
@@ -53,8 +55,10 @@ def installed(tmp_path_factory) -> Path:
     come from this interpreter's site-packages through a .pth file (no download); only paths
     are added that way, so an editable install of ganlab there stays inactive."""
     tmp = tmp_path_factory.mktemp("wheel")
+    # Built from a copy: setuptools writes build/ and *.egg-info into the tree it builds.
+    source = shutil.copytree(REPO, tmp / "source", ignore=shutil.ignore_patterns(*NOT_SOURCE))
     run(sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "--no-build-isolation",
-        "-w", tmp / "dist", REPO, cwd=tmp)  # fmt: skip
+        "-w", tmp / "dist", source, cwd=tmp)  # fmt: skip
     (wheel,) = (tmp / "dist").glob("ganlab-*.whl")
     venv = tmp / "venv"
     run(sys.executable, "-m", "venv", "--without-pip", venv, cwd=tmp)
