@@ -20,8 +20,16 @@ from tests.conftest import REPO
 
 pytestmark = pytest.mark.slow
 
-# What a clone holds besides the package's source (the environment, data, runs).
-NOT_SOURCE = (".git", ".venv", "data", "outputs", "multirun", "build", "*.egg-info", "runs")
+# What a clone holds at its top besides the package's source (environment, data, runs).
+NOT_SOURCE = {".git", ".venv", "data", "outputs", "multirun", "build", "dist", "reproduce"}
+
+
+def not_source(folder: str, names: list[str]) -> set[str]:
+    """shutil.copytree's ignore: NOT_SOURCE at the top only (ganlab/data is source)."""
+    top = Path(folder) == REPO
+    return {n for n in names if (top and n in NOT_SOURCE) or n.endswith(".egg-info")}
+
+
 # Small and quick: no evaluation, no progress bar, a CSV log.
 QUICK = [
     "max_iters=2",
@@ -56,7 +64,7 @@ def installed(tmp_path_factory) -> Path:
     are added that way, so an editable install of ganlab there stays inactive."""
     tmp = tmp_path_factory.mktemp("wheel")
     # Built from a copy: setuptools writes build/ and *.egg-info into the tree it builds.
-    source = shutil.copytree(REPO, tmp / "source", ignore=shutil.ignore_patterns(*NOT_SOURCE))
+    source = shutil.copytree(REPO, tmp / "source", ignore=not_source)
     run(sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "--no-build-isolation",
         "-w", tmp / "dist", source, cwd=tmp)  # fmt: skip
     (wheel,) = (tmp / "dist").glob("ganlab-*.whl")
