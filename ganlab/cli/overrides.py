@@ -62,16 +62,11 @@ def config_dir_flag(args: list[str]) -> tuple[list[str], str | None]:
     return rest, folder
 
 
-def choices(
-    group: str, loader=None, config_name: str = "train", searchpath: list[str] = ()
-) -> list[str] | None:
+def choices(group: str, loader, config_name: str, searchpath: list[str]) -> list[str] | None:
     """The options of a config group, the user's own included (None if ``group`` is not
     one). ``searchpath``: the command line's hydra.searchpath overrides."""
     if group.startswith("hydra"):
         return None
-    if loader is None:
-        with configs() as fresh:
-            return choices(group, fresh, config_name, searchpath)
     options = loader.get_group_options(group, config_name=config_name, overrides=list(searchpath))
     return sorted(set(options)) or None
 

@@ -57,7 +57,6 @@ class ImageFiles(Dataset):
         self.image_size = height if height == width else (height, width)
         self.channels = 1 if all(self._mode(p) in GRAY for p in self.paths) else 3
         self.transform = v2.Compose(pil_to_model_range(self.channels))  # AsViewed first
-        self.key = key
 
     @staticmethod
     def _mode(path: Path) -> str:
