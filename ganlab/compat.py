@@ -61,7 +61,7 @@ def found_nonfinite(grads: list[torch.Tensor], device: torch.device) -> torch.Te
 def log_metrics_now(trainer: L.Trainer, values: Mapping[str, float]) -> None:
     """Send values to the loggers as ``self.log``'s would go: the same step and ``epoch``
     column. ganlab collects a batch's values in one host copy instead of one ``self.log``
-    each (ganlab.models.base.AdversarialModule.log_train)."""
+    each (ganlab.models.base.GenerativeModule.log_train)."""
     trainer._logger_connector.log_metrics(dict(values))
 
 

@@ -65,6 +65,17 @@ CYCLE_SMALL = [
     "trainer.log_every_n_steps=1",
 ]
 CYCLE_TINY = [*CYCLE_SMALL, "~callbacks.evaluation"]
+# A VAE with tiny nets; its validation ELBO on 32 test digits.
+VAE_SMALL = [
+    "model=vae",
+    "model.nz=4",
+    "model.encoder.ndf=8",
+    "model.decoder.ngf=8",
+    *SMALL[3:],
+    "callbacks.validation.n=32",
+    "callbacks.validation.every_n_iters=2",
+]
+VAE_TINY = [*VAE_SMALL, "~callbacks.evaluation"]
 
 
 @pytest.fixture(scope="session")
@@ -97,11 +108,19 @@ def compose_train(out: Path, overrides: list[str], data_dir: Path | None = None)
 
 @pytest.fixture
 def run_train(tmp_path, data_dir):
-    """Train in this process: ``run_train("loss=ls", max_iters=3, name="a") -> (summary, dir)``."""
+    """Train in this process: ``run_train("loss=ls", max_iters=3, name="a") -> (summary, dir)``
+    (``base``: the overrides before these; TINY by default)."""
 
-    def _run(*overrides: str, max_iters: int = 3, name: str = "run", evaluate: bool = False):
+    def _run(
+        *overrides: str,
+        max_iters: int = 3,
+        name: str = "run",
+        evaluate: bool = False,
+        base: list[str] | None = None,
+    ):
         out = tmp_path / name
-        base = TINY_EVAL if evaluate else TINY
+        if base is None:
+            base = TINY_EVAL if evaluate else TINY
         cfg = compose_train(out, [*base, f"max_iters={max_iters}", *overrides], data_dir)
         return train(cfg), out
 

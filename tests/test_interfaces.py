@@ -11,7 +11,7 @@ from ganlab.losses.base import AdversarialLoss
 from ganlab.metrics import FeatureMetric
 from ganlab.metrics.extractors import ClassifierFeatures
 from ganlab.models import GAN, ConditionalGAN, CycleGAN
-from ganlab.models.base import AdversarialModule
+from ganlab.models.base import AdversarialModule, GenerativeModule
 from ganlab.models.capabilities import ImageGenerator, ImageTranslator, LabelConditioned
 from ganlab.regularizers import Regularizer
 
@@ -20,6 +20,7 @@ REQUIRED = [
     (Regularizer, {"penalty"}),
     (Augment, {"draw"}),
     (FeatureMetric, {"__call__"}),
+    (GenerativeModule, {"nets", "preview"}),
     (AdversarialModule, {"nets", "preview"}),
     (ImageGenerator, {"sample_z", "sample", "sampling_generator"}),
     (LabelConditioned, {"sample_z", "sample", "sampling_generator", "parse_labels", "per_class"}),

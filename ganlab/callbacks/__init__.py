@@ -1,4 +1,5 @@
-"""Callbacks: sample grids, evaluation, run summary, progress, config in checkpoints."""
+"""Callbacks: sample grids, evaluation, a VAE's validation ELBO, run summary, progress,
+config in checkpoints."""
 
 from ganlab.callbacks.checkpoint import IterationCheckpoint
 from ganlab.callbacks.config_in_checkpoint import CONFIG_KEY, ConfigInCheckpoint
@@ -9,6 +10,7 @@ from ganlab.callbacks.rng_state import RestoreRNG
 from ganlab.callbacks.sample_grid import SampleGrid, log_image
 from ganlab.callbacks.summary import RunSummary, write_summary
 from ganlab.callbacks.translation_evaluation import TranslationEvaluation
+from ganlab.callbacks.validation import ValidationELBO
 
 __all__ = [
     "CONFIG_KEY",
@@ -21,6 +23,7 @@ __all__ = [
     "RunSummary",
     "SampleGrid",
     "TranslationEvaluation",
+    "ValidationELBO",
     "log_image",
     "write_summary",
 ]

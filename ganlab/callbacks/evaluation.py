@@ -12,7 +12,8 @@ import lightning as L
 import torch
 
 from ganlab.compat import InfiniteBarrier
-from ganlab.metrics import Evaluator, FeatureMetric
+from ganlab.errors import ConfigError
+from ganlab.metrics import Evaluator, FeatureMetric, ModelMetric
 from ganlab.metrics.evaluator import build_extractors
 
 
@@ -60,6 +61,13 @@ class Evaluation(L.Callback):
         monitor: str | None = None,
         seed: int = 0,
     ):
+        on_model = [name for name, metric in metrics.items() if isinstance(metric, ModelMetric)]
+        if on_model:
+            raise ConfigError(
+                f"metrics={', '.join(on_model)} is measured by ganlab-eval on a checkpoint "
+                "(ganlab-eval ckpt_path=... metrics=[nll]), not during training; a VAE logs "
+                "its validation ELBO (val/elbo) as it trains."
+            )
         self.features, self.metrics = dict(features), dict(metrics)
         self.every_n_iters, self.n, self.split = every_n_iters, n, split
         self.batch_size, self.cache_dir, self.seed = batch_size, cache_dir, seed

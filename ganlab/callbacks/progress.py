@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from lightning.pytorch.callbacks import RichProgressBar
 
-from ganlab.models.base import PROGRESS_BAR_KEYS
-
 
 class GANProgressBar(RichProgressBar):
     """Lightning derives the bar's length from ``max_steps``, which counts every optimizer
@@ -47,7 +45,7 @@ class GANProgressBar(RichProgressBar):
         values to the loggers itself, so they are not among Lightning's)."""
         items = super().get_metrics(trainer, pl_module)
         latest = pl_module.train_values
-        items.update({k: latest[k] for k in PROGRESS_BAR_KEYS if k in latest})
+        items.update({k: latest[k] for k in pl_module.progress_keys if k in latest})
         return items
 
     def _get_train_description(self, current_epoch: int) -> str:

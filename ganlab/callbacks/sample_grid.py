@@ -9,6 +9,8 @@ import torch
 from lightning.pytorch.loggers import TensorBoardLogger
 from torchvision.utils import make_grid, save_image
 
+from ganlab.models.capabilities import Reconstructor
+
 
 def log_image(logger, key: str, grid: torch.Tensor, step: int) -> None:
     """Send a [0, 1] image grid to any logger that can show images (CSV cannot)."""
@@ -26,6 +28,10 @@ class SampleGrid(L.Callback):
     for ``n`` fixed z from its own seeded generator, so that grids of different runs (losses,
     architectures) with the same ``seed`` show the same latent points; a CycleGAN translates
     ``n`` fixed test images both ways, one row each.
+
+    A model that reconstructs images (a VAE: ``Reconstructor``) also gets
+    ``<run_dir>/reconstructions/step_NNNNNN.png``: the first ``n / 2`` validation images,
+    each followed by its reconstruction (input | reconstruction, ``nrow / 2`` pairs a row).
     """
 
     def __init__(
@@ -39,6 +45,7 @@ class SampleGrid(L.Callback):
         self.every_n_iters, self.n, self.nrow = every_n_iters, n, nrow
         self.seed, self.dirname = seed, dirname
         self._last_saved: int | None = None
+        self._inputs: torch.Tensor | None = None
 
     def grid(self, pl_module, datamodule=None) -> torch.Tensor:
         images, nrow = pl_module.preview(self.n, self.seed, datamodule)
@@ -54,7 +61,29 @@ class SampleGrid(L.Callback):
         save_image(grid, path)
         for logger in trainer.loggers:
             log_image(logger, "samples", grid, step)
+        if isinstance(pl_module, Reconstructor):
+            self.save_reconstructions(trainer, pl_module, step)
         self._last_saved = step
+        return path
+
+    def reconstruction_grid(self, pl_module, datamodule) -> torch.Tensor:
+        """Fixed validation images, each followed by its reconstruction."""
+        if self._inputs is None:
+            dataset = datamodule.get_dataset("val")
+            count = min(max(1, self.n // 2), len(dataset))
+            self._inputs = torch.stack([dataset[i][0] for i in range(count)])
+        rebuilt = pl_module.reconstruct(self._inputs).float().cpu()
+        pairs = torch.stack([self._inputs, rebuilt], dim=1).flatten(0, 1)
+        nrow = max(2, self.nrow - self.nrow % 2)  # whole pairs in a row
+        return make_grid(pairs, nrow=nrow, normalize=True, value_range=(-1, 1))
+
+    def save_reconstructions(self, trainer, pl_module, step: int) -> Path:
+        grid = self.reconstruction_grid(pl_module, trainer.datamodule)
+        path = Path(trainer.default_root_dir) / "reconstructions" / f"step_{step:06d}.png"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        save_image(grid, path)
+        for logger in trainer.loggers:
+            log_image(logger, "reconstructions", grid, step)
         return path
 
     def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx) -> None:

@@ -19,7 +19,7 @@ from ganlab.cli.common import CONF_DIR, quiet_library_noise, reports_user_errors
 from ganlab.cli.overrides import checks_overrides
 from ganlab.downstream.report import write_report
 from ganlab.errors import ConfigError
-from ganlab.metrics import Evaluator
+from ganlab.metrics import Evaluator, ModelMetric
 from ganlab.metrics.evaluator import build_extractors
 from ganlab.metrics.fid import gaussian_stats
 from ganlab.metrics.image_files import ImageFiles
@@ -93,7 +93,14 @@ def check_inputs(cfg: DictConfig) -> None:
         )
 
 
-def build_evaluator(cfg: DictConfig, n: int, split: str) -> Evaluator:
+def split_metrics(cfg: DictConfig) -> tuple[dict, dict]:
+    """The metrics on features of images (FID, ...) and those on a model itself (nll)."""
+    metrics = instantiate(cfg.metrics)
+    on_model = {k: m for k, m in metrics.items() if isinstance(m, ModelMetric)}
+    return {k: m for k, m in metrics.items() if k not in on_model}, on_model
+
+
+def build_evaluator(cfg: DictConfig, n: int, split: str, metrics: dict | None = None) -> Evaluator:
     extractors = build_extractors(instantiate(cfg.features))
     if (cfg.save_stats or cfg.ref_stats) and len(extractors) != 1:
         raise ConfigError(
@@ -101,9 +108,8 @@ def build_evaluator(cfg: DictConfig, n: int, split: str) -> Evaluator:
             f"{len(extractors)} ({', '.join(extractors) or 'none'}): choose one, e.g. "
             "features=[inception]."
         )
-    return Evaluator(
-        extractors, instantiate(cfg.metrics), n, split, cfg.paths.cache_dir, cfg.batch_size
-    )
+    metrics = split_metrics(cfg)[0] if metrics is None else metrics
+    return Evaluator(extractors, metrics, n, split, cfg.paths.cache_dir, cfg.batch_size)
 
 
 def stats_protocol(evaluator: Evaluator, n: int, source: dict) -> dict:
@@ -141,6 +147,12 @@ def evaluate_checkpoint(cfg: DictConfig) -> dict:
     if cfg.ckpt_path is None and cfg.fake_dir is None:
         return save_reference_stats(cfg)
     device = resolve_device(cfg.device)
+    on_features, on_model = split_metrics(cfg)
+    if on_model and cfg.ckpt_path is None:
+        raise ConfigError(
+            f"metrics={', '.join(on_model)} measure a model, not images: give ckpt_path=... "
+            "(a checkpoint) instead of fake_dir."
+        )
     source: dict = {}
     if cfg.ckpt_path is not None:
         model, trained = load_checkpoint(cfg.ckpt_path, device)
@@ -165,9 +177,41 @@ def evaluate_checkpoint(cfg: DictConfig) -> dict:
             log.info(f"fake_dir holds {len(files)} images: all measured (n={n}).")
         generate = files.batches(cfg.batch_size)
         source = {"fake_dir": str(files.root.resolve()), "generator": "files"}
-    split = cfg.split or "train"
-    evaluator = build_evaluator(cfg, n, split)
+        trained = None
     start = time.perf_counter()
+    values: dict = {}
+    protocol: dict = {}
+    if on_features or not on_model:
+        values, protocol = evaluate_features(cfg, n, generate, device, on_features, trained, source)
+    if on_model:  # e.g. a VAE's NLL, on the checkpoint's data (or the one chosen)
+        datamodule = load_data(cfg, trained)
+        for metric in on_model.values():
+            values.update(metric(model, datamodule, device))
+        protocol["model_metrics"] = {
+            name: {"data": type(datamodule).__name__, **vars(metric)}
+            for name, metric in on_model.items()
+        }
+    seconds = time.perf_counter() - start
+    report = {**source, "values": values, "seconds": round(seconds, 3), "protocol": protocol}
+    if "stats_path" in protocol:
+        report["stats_path"] = protocol.pop("stats_path")
+    return write_eval_report(cfg, report)
+
+
+def evaluate_features(
+    cfg: DictConfig,
+    n: int,
+    generate,
+    device,
+    metrics: dict,
+    trained: DictConfig | None,
+    source: dict,
+) -> tuple[dict, dict]:
+    """The feature metrics (FID, KID, ...) of ``n`` images from ``generate`` against the
+    reference; returns their values and the protocol (with ``save_stats``, also writes the
+    images' statistics)."""
+    split = cfg.split or "train"
+    evaluator = build_evaluator(cfg, n, split, metrics)
     fake = evaluator.fake(generate, n, device)
     protocol: dict = {"n": n, "split": split, "seed": cfg.seed}
     skipped: list[str] = []
@@ -182,7 +226,7 @@ def evaluate_checkpoint(cfg: DictConfig) -> dict:
     else:
         reference = ImageFiles(cfg.real_dir, "real_dir") if cfg.real_dir else None
         if reference is None:
-            reference = load_data(cfg, None if cfg.ckpt_path is None else trained)
+            reference = load_data(cfg, trained)
         values = evaluator.compute(evaluator.real(reference, device), fake)
         protocol.update(
             data=str(cfg.real_dir) if cfg.real_dir else type(reference).__name__,
@@ -192,15 +236,14 @@ def evaluate_checkpoint(cfg: DictConfig) -> dict:
                 for name, ext in evaluator.extractors.items()
             },
         )
-    seconds = time.perf_counter() - start
-    report = {**source, "values": values, "seconds": round(seconds, 3), "protocol": protocol}
     if cfg.save_stats is not None:
         ((name, _),) = evaluator.extractors.items()
-        path = save_stats(
-            cfg.save_stats, *gaussian_stats(fake[name]), stats_protocol(evaluator, n, source)
+        protocol["stats_path"] = str(
+            save_stats(
+                cfg.save_stats, *gaussian_stats(fake[name]), stats_protocol(evaluator, n, source)
+            )
         )
-        report["stats_path"] = str(path)
-    return write_eval_report(cfg, report)
+    return values, protocol
 
 
 def save_reference_stats(cfg: DictConfig) -> dict:
@@ -229,6 +272,11 @@ def save_reference_stats(cfg: DictConfig) -> dict:
 
 def evaluate_translator(cfg: DictConfig, device, model, trained) -> dict:
     """The in-training protocol of a translation model: cycle error and metrics per direction."""
+    if on_model := split_metrics(cfg)[1]:
+        raise ConfigError(
+            f"metrics={', '.join(on_model)} measure a generative model's likelihood; a "
+            "translation model has none (measure it with fid, kid, pr)."
+        )
     if cfg.real_dir or cfg.ref_stats or cfg.save_stats:
         raise ConfigError(
             "real_dir, ref_stats and save_stats are for generators; a translation model is "

@@ -10,6 +10,7 @@ import tempfile
 from pathlib import Path
 from typing import ClassVar
 
+import torch
 import torchvision
 from torch.utils.data import Dataset
 from torchvision.datasets.utils import calculate_md5
@@ -36,6 +37,25 @@ BUNDLE_SHA256 = {
 }
 
 
+# data.binarize: how grey levels become binary pixels (for a Bernoulli likelihood's NLL).
+BINARIZE = ("threshold", "sample")
+# The seed of binarize=sample's draw, one per split: the same binary digits in every run.
+BINARIZE_SEED = {"train": 0, "test": 1}
+
+
+def binarize(images: torch.Tensor, how: str, seed: int) -> torch.Tensor:
+    """uint8 images made binary (0 or 255): ``threshold``, on above half intensity;
+    ``sample``, on with probability intensity / 255, drawn once from a generator seeded with
+    ``seed`` (a fixed stochastic binarisation, as Salakhutdinov & Murray 2008's binarised
+    MNIST: the same images in every run and every evaluation)."""
+    if how == "threshold":
+        on = images > 127
+    else:
+        gen = torch.Generator().manual_seed(seed)
+        on = torch.rand(images.shape, generator=gen) < images.float() / 255
+    return on.to(torch.uint8) * 255
+
+
 def _sha256(path: Path) -> str:
     digest = hashlib.sha256()
     with open(path, "rb") as f:
@@ -59,13 +79,26 @@ class MNISTDataModule(ImageDataModule):
         channels: int = 1,
         download: bool = True,
         num_workers: int = 0,  # in memory: worker processes would only add start-up and IPC
+        binarize: str | None = None,
         **loader_kwargs,
     ) -> None:
         if channels != 1:
             raise ConfigError(f"MNIST is grayscale: data.channels must be 1, got {channels!r}.")
+        if binarize is not None and binarize not in BINARIZE:
+            raise ConfigError(
+                f"data.binarize={binarize!r}: choose one of {', '.join(BINARIZE)}, or null "
+                "(grey levels)."
+            )
+        self.binarize = binarize
         super().__init__(root, image_size, channels, num_workers=num_workers, **loader_kwargs)
         self.download = bool(download)
         self.raw_dir = self.root / "MNIST" / "raw"
+
+    @property
+    def cache_name(self) -> str:
+        """ "mnist", or "mnist-bin-sample" for binarised digits: other images, other features."""
+        name = super().cache_name
+        return name if self.binarize is None else f"{name}-bin-{self.binarize}"
 
     def label_spec(self) -> LabelSpec:
         return LabelSpec(10, False, tuple(str(d) for d in range(10)))
@@ -146,4 +179,6 @@ class MNISTDataModule(ImageDataModule):
         if self.image_size != images.shape[-1]:
             # Resizing once here instead of per item keeps the training loop free of it.
             images = F.resize(images, [self.image_size] * 2, antialias=True)
+        if self.binarize is not None:
+            images = binarize(images, self.binarize, BINARIZE_SEED[split])
         return TensorImageDataset(images.contiguous(), mnist.targets)

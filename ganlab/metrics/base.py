@@ -40,3 +40,14 @@ class FeatureMetric(ABC):
 
     @abstractmethod
     def __call__(self, real: torch.Tensor, fake: torch.Tensor) -> dict[str, float]: ...
+
+
+class ModelMetric(ABC):
+    """``metric(model, datamodule, device) -> {name: value}``: a measure of the model itself
+    on real images (a VAE's test log-likelihood), not of its samples' features. ganlab-eval
+    computes these on a checkpoint; each returned name carries its protocol."""
+
+    name: str = "metric"
+
+    @abstractmethod
+    def __call__(self, model, datamodule, device) -> dict[str, float]: ...

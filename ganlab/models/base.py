@@ -21,8 +21,6 @@ from ganlab.models.speed import Speed
 from ganlab.regularizers import NoRegularizer, Regularizer
 
 OptimizerFactory = Callable[..., torch.optim.Optimizer]
-# Shown on the progress bar as well as logged.
-PROGRESS_BAR_KEYS = ("train/d_loss", "train/g_loss")
 
 
 def grads_of(opt) -> list[torch.Tensor]:
@@ -101,33 +99,25 @@ class Update:
 Update.SKIPPED = Update(False)
 
 
-class AdversarialModule(L.LightningModule, ABC):
-    """Manual optimization with G and D optimizers, and the counters every callback reads.
+class GenerativeModule(L.LightningModule, ABC):
+    """What every ganlab model shares: manual optimization through ``optimize`` (the finite
+    check, clipping, AMP's scaler), the counters every callback reads, and the logging.
 
     ``g_steps`` (iterations, what ``max_iters`` counts), ``d_steps`` (batches) and
     ``images_seen`` (all ranks together) are plain ints, saved in checkpoints by
     ``on_save_checkpoint``; tensors would force a device sync each time they are compared.
-
-    What every model's discriminators see goes through ``critic_loss`` and
-    ``generator_loss``: the loss, the regulariser (``reg``) and the augmentation
-    (``augment``) apply the same way to a GAN's D and to CycleGAN's two.
+    ``clock`` converts them to Lightning's steps (models/clock.py). An adversarial model
+    (``AdversarialModule``) adds the losses of its discriminators; a VAE is one of these
+    with one optimizer, one update per batch.
     """
 
-    def __init__(
-        self,
-        n_critic: int = 1,
-        reg: Regularizer | None = None,
-        augment: Augment | None = None,
-    ) -> None:
+    # The training values shown on the progress bar as well as logged.
+    progress_keys: tuple[str, ...] = ()
+
+    def __init__(self, clock: Clock) -> None:
         super().__init__()
-        if n_critic < 1:
-            raise ConfigError(f"model.n_critic must be >= 1, got {n_critic}")
         self.automatic_optimization = False
-        self.n_critic = n_critic
-        self.clock = Clock(n_critic)  # iterations <-> Lightning steps (models/clock.py)
-        self.reg = reg if reg is not None else NoRegularizer()
-        # A module: ADA's probability p is a buffer, saved in checkpoints with the weights.
-        self.augment = augment if augment is not None else NoAugment()
+        self.clock = clock
         self.g_steps = self.d_steps = self.images_seen = 0
         # Updates with a non-finite gradient that may be skipped before the run stops as
         # diverged (ganlab-train sets it from the top-level max_nonfinite_skips).
@@ -172,18 +162,16 @@ class AdversarialModule(L.LightningModule, ABC):
         and its row length (None: square). ``datamodule`` is the run's data, for models
         that show real images beside their output."""
 
-    @property
-    def critics(self) -> list[str]:
-        """The names in ``nets`` of the discriminators."""
-        return [name for name in self.nets if name.startswith("discriminator")]
+    def eager_nets(self) -> list[str]:
+        """The names in ``nets`` that ``speed.compile`` leaves eager (none by default)."""
+        return []
 
     def configure_model(self) -> None:
         """Apply ``speed`` once, before Lightning moves the module to its device and wraps
-        it for DDP. A loss with a gradient penalty keeps the critics eager."""
+        it for DDP; the nets in ``eager_nets`` stay eager."""
         if self._speed_applied:
             return
-        double_backward = self.loss.double_backward or self.reg.double_backward
-        eager = self.critics if double_backward else []
+        eager = self.eager_nets()
         device = self.trainer.strategy.root_device if self._trainer is not None else self.device
         self.speed.prepare(self, self.nets, eager, device.type)
         self._speed_applied = True
@@ -191,47 +179,6 @@ class AdversarialModule(L.LightningModule, ABC):
     def make_optimizer(self, factory: OptimizerFactory, params) -> torch.optim.Optimizer:
         """The configured optimizer for ``params``, fused where ``speed`` says so."""
         return self.speed.optimizer(factory, params)
-
-    def critic_loss(
-        self, critic, real: torch.Tensor, fake: torch.Tensor
-    ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
-        """D's objective on real and (detached) fake images, and its values to log:
-        ``d_real``, ``d_fake`` (mean outputs), the loss's terms, the regulariser's on the
-        steps it is due, and ``r_t`` = E[sign(D(real))] (relative to the loss's threshold).
-
-        Everything here sees the images through one augmentation draw, so real, fake and
-        the penalties' images (interpolates, R1's reals) are transformed alike; ``critic``
-        is D as a function of the images alone (a conditional model binds the labels).
-        """
-        seen = self.augment.draw(real)
-
-        def judge(images: torch.Tensor) -> torch.Tensor:
-            return critic(seen(images))
-
-        d_real, d_fake = judge(real), judge(fake)
-        loss, terms = self.loss.d_loss(judge, real, fake, d_real, d_fake)
-        values = {"d_real": d_real.mean(), "d_fake": d_fake.mean(), **terms}
-        if self.reg.due(self.d_steps):
-            penalty, reg_terms = self.reg.penalty(judge, real)
-            loss = loss + penalty
-            values.update(reg_terms)
-        threshold = self.loss.real_threshold
-        if threshold is not None:
-            # Near 1: D calls (almost) every training image real with confidence, the sign
-            # that it memorises them (README, "Small data"). Stays on the device.
-            r_t = torch.sign(d_real.detach().float() - threshold).mean()
-            values["r_t"] = r_t
-            self.augment.observe(r_t, real.shape[0])  # this process's: ADA sums over ranks
-        return loss, values
-
-    def generator_loss(self, critic, fake: torch.Tensor) -> torch.Tensor:
-        """G's adversarial loss: D's verdict on ``fake`` through a fresh augmentation draw
-        (differentiable, so the gradient reaches G through it)."""
-        return self.loss.g_loss(critic(self.augment.draw(fake)(fake)))
-
-    def g_turn(self) -> bool:
-        """Whether the batch about to be trained ends with a G update."""
-        return (self.d_steps + 1) % self.n_critic == 0
 
     def optimize(
         self, which: str, opt, loss: torch.Tensor, clip: float | None, logs: dict
@@ -297,6 +244,9 @@ class AdversarialModule(L.LightningModule, ABC):
         taken[f"train/lr_{which}"] = opt.param_groups[0]["lr"]
         return Update(True, taken)
 
+    # The settings that clip this model's gradients, as the divergence message names them.
+    clip_keys = "model.grad_clip_d / grad_clip_g"
+
     def grad_scaler(self) -> torch.amp.GradScaler | None:
         """fp16's gradient scaler (trainer.precision=16-mixed), or None without one."""
         scaler = getattr(self.trainer.precision_plugin, "scaler", None)
@@ -325,7 +275,7 @@ class AdversarialModule(L.LightningModule, ABC):
             saved = f" The weights before it are in {path}."
         raise DivergedError(
             f"training diverged at iteration {iteration}: non-finite {what}.{saved} Lower the "
-            "learning rates, clip gradients (model.grad_clip_d / grad_clip_g), or set "
+            f"learning rates, clip gradients ({self.clip_keys}), or set "
             "max_nonfinite_skips=N to skip up to N such updates."
         )
 
@@ -375,3 +325,79 @@ class AdversarialModule(L.LightningModule, ABC):
     def on_load_checkpoint(self, checkpoint: dict) -> None:
         for name, value in checkpoint.get("ganlab_counters", {}).items():
             setattr(self, name, value)
+
+
+class AdversarialModule(GenerativeModule):
+    """A model trained against discriminators: ``n_critic`` D updates, then the generators'.
+
+    What every model's discriminators see goes through ``critic_loss`` and
+    ``generator_loss``: the loss, the regulariser (``reg``) and the augmentation
+    (``augment``) apply the same way to a GAN's D, CycleGAN's two and a VAE-GAN's.
+    """
+
+    progress_keys = ("train/d_loss", "train/g_loss")
+
+    def __init__(
+        self,
+        n_critic: int = 1,
+        reg: Regularizer | None = None,
+        augment: Augment | None = None,
+    ) -> None:
+        if n_critic < 1:
+            raise ConfigError(f"model.n_critic must be >= 1, got {n_critic}")
+        super().__init__(Clock(n_critic))  # iterations <-> Lightning steps (models/clock.py)
+        self.n_critic = n_critic
+        self.reg = reg if reg is not None else NoRegularizer()
+        # A module: ADA's probability p is a buffer, saved in checkpoints with the weights.
+        self.augment = augment if augment is not None else NoAugment()
+
+    @property
+    def critics(self) -> list[str]:
+        """The names in ``nets`` of the discriminators."""
+        return [name for name in self.nets if name.startswith("discriminator")]
+
+    def eager_nets(self) -> list[str]:
+        """A loss or regulariser with a gradient penalty keeps the critics eager."""
+        double_backward = self.loss.double_backward or self.reg.double_backward
+        return self.critics if double_backward else []
+
+    def critic_loss(
+        self, critic, real: torch.Tensor, fake: torch.Tensor
+    ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        """D's objective on real and (detached) fake images, and its values to log:
+        ``d_real``, ``d_fake`` (mean outputs), the loss's terms, the regulariser's on the
+        steps it is due, and ``r_t`` = E[sign(D(real))] (relative to the loss's threshold).
+
+        Everything here sees the images through one augmentation draw, so real, fake and
+        the penalties' images (interpolates, R1's reals) are transformed alike; ``critic``
+        is D as a function of the images alone (a conditional model binds the labels).
+        """
+        seen = self.augment.draw(real)
+
+        def judge(images: torch.Tensor) -> torch.Tensor:
+            return critic(seen(images))
+
+        d_real, d_fake = judge(real), judge(fake)
+        loss, terms = self.loss.d_loss(judge, real, fake, d_real, d_fake)
+        values = {"d_real": d_real.mean(), "d_fake": d_fake.mean(), **terms}
+        if self.reg.due(self.d_steps):
+            penalty, reg_terms = self.reg.penalty(judge, real)
+            loss = loss + penalty
+            values.update(reg_terms)
+        threshold = self.loss.real_threshold
+        if threshold is not None:
+            # Near 1: D calls (almost) every training image real with confidence, the sign
+            # that it memorises them (README, "Small data"). Stays on the device.
+            r_t = torch.sign(d_real.detach().float() - threshold).mean()
+            values["r_t"] = r_t
+            self.augment.observe(r_t, real.shape[0])  # this process's: ADA sums over ranks
+        return loss, values
+
+    def generator_loss(self, critic, fake: torch.Tensor) -> torch.Tensor:
+        """G's adversarial loss: D's verdict on ``fake`` through a fresh augmentation draw
+        (differentiable, so the gradient reaches G through it)."""
+        return self.loss.g_loss(critic(self.augment.draw(fake)(fake)))
+
+    def g_turn(self) -> bool:
+        """Whether the batch about to be trained ends with a G update."""
+        return (self.d_steps + 1) % self.n_critic == 0

@@ -72,3 +72,28 @@ class ImageTranslator(ABC):
     @abstractmethod
     def translate(self, images: torch.Tensor, direction: str = "a2b") -> torch.Tensor:
         """``images`` in [-1, 1] translated in ``direction`` ("a2b" or "b2a")."""
+
+
+class Reconstructor(ABC):
+    """Images encoded and decoded again: the sample grid callback's reconstruction grid."""
+
+    @abstractmethod
+    def reconstruct(self, images: torch.Tensor) -> torch.Tensor:
+        """``images`` in [-1, 1] through the model and back (eval mode, no randomness: the
+        posterior's mean decoded), in [-1, 1]."""
+
+
+class LikelihoodModel(ABC):
+    """A model with an estimate of log p(x): ``ganlab-eval metrics=[nll]``."""
+
+    @abstractmethod
+    def log_likelihood(
+        self, images: torch.Tensor, k: int, generator: torch.Generator | None = None
+    ) -> torch.Tensor:
+        """A lower bound on log p(x) per image, in nats, from ``k`` samples (eval mode):
+        tighter as ``k`` grows."""
+
+    @abstractmethod
+    def check_likelihood_data(self, images: torch.Tensor) -> None:
+        """Raise a ConfigError when log p of ``images`` is not what it claims (a Bernoulli
+        decoder's probability of grey levels, say)."""

@@ -20,6 +20,7 @@ from ganlab.models.base import (
     run_in_eval_mode,
 )
 from ganlab.models.capabilities import ImageGenerator
+from ganlab.models.latents import normal_latents
 from ganlab.regularizers import Regularizer
 
 
@@ -78,18 +79,8 @@ class GAN(AdversarialModule, ImageGenerator):
     def sample_z(
         self, n: int, generator: torch.Generator | None = None, truncation: float | None = None
     ) -> torch.Tensor:
-        """Latent vectors N(0, I) on the module's device (a CPU ``generator`` for fixed z).
-
-        ``truncation=t`` draws each coordinate from N(0, 1) truncated to [-t, t] (the
-        truncation trick of BigGAN): typical images, less variety.
-        """
-        if truncation is None:
-            return torch.randn(n, self.nz, generator=generator).to(self.device)
-        if truncation <= 0:
-            raise ConfigError(f"truncation must be > 0, got {truncation}")
-        z = torch.empty(n, self.nz)
-        torch.nn.init.trunc_normal_(z, 0.0, 1.0, -truncation, truncation, generator=generator)
-        return z.to(self.device)
+        """Latent vectors N(0, I) on the module's device (models/latents.py)."""
+        return normal_latents(n, self.nz, generator, truncation).to(self.device)
 
     @property
     def sampling_generator(self) -> nn.Module:

@@ -8,7 +8,7 @@ from ganlab.nets.cdcgan import (
 )
 from ganlab.nets.csngan import ConditionalSNGANGenerator, ProjectionSNGANDiscriminator
 from ganlab.nets.cyclegan import PatchDiscriminator, ResnetGenerator
-from ganlab.nets.dcgan import DCGANDiscriminator, DCGANGenerator
+from ganlab.nets.dcgan import DCGANDiscriminator, DCGANEncoder, DCGANGenerator
 from ganlab.nets.sngan import SNGANDiscriminator, SNGANGenerator
 
 __all__ = [
@@ -17,6 +17,7 @@ __all__ = [
     "ConditionalDCGANGenerator",
     "ConditionalSNGANGenerator",
     "DCGANDiscriminator",
+    "DCGANEncoder",
     "DCGANGenerator",
     "PatchDiscriminator",
     "ProjectionDiscriminator",

@@ -47,11 +47,26 @@ def dcgan_init(module: nn.Module) -> None:
         nn.init.zeros_(module.bias)
 
 
-class DCGANGenerator(nn.Module):
-    """z (B, nz) -> images (B, channels, S, S) in [-1, 1]."""
+# The generator's last activation: tanh for images in [-1, 1]; none for a VAE decoder, whose
+# likelihood maps the raw output (ganlab/likelihoods/: Bernoulli logits, a Gaussian's mean).
+OUTPUTS = {"tanh": nn.Tanh, "none": nn.Identity}
 
-    def __init__(self, image_size: int = 64, channels: int = 3, nz: int = 100, ngf: int = 64):
+
+class DCGANGenerator(nn.Module):
+    """z (B, nz) -> images (B, channels, S, S) in [-1, 1] (``output="none"``: the raw last
+    layer, for a VAE decoder)."""
+
+    def __init__(
+        self,
+        image_size: int = 64,
+        channels: int = 3,
+        nz: int = 100,
+        ngf: int = 64,
+        output: str = "tanh",
+    ):
         super().__init__()
+        if output not in OUTPUTS:
+            raise ConfigError(f"unknown generator output '{output}'; choose one of {list(OUTPUTS)}")
         s0, k = stages(image_size)
         self.nz = nz
         width = ngf * 2 ** (k - 1)
@@ -67,7 +82,7 @@ class DCGANGenerator(nn.Module):
                 nn.ReLU(True),
             ]
             width //= 2
-        layers += [nn.ConvTranspose2d(width, channels, 4, 2, 1, bias=False), nn.Tanh()]
+        layers += [nn.ConvTranspose2d(width, channels, 4, 2, 1, bias=False), OUTPUTS[output]()]
         self.main = nn.Sequential(*layers)
         self.apply(dcgan_init)
 
@@ -76,7 +91,11 @@ class DCGANGenerator(nn.Module):
 
 
 class DCGANDiscriminator(nn.Module):
-    """images (B, channels, S, S) -> logits (B,). No sigmoid: the losses work on logits."""
+    """images (B, channels, S, S) -> logits (B,). No sigmoid: the losses work on logits.
+
+    ``features(x)``: the activations before the last layer (a VAE-GAN's reconstruction
+    space, Larsen et al. 2016). ``outputs`` > 1: (B, outputs) instead, for an encoder.
+    """
 
     def __init__(
         self,
@@ -85,6 +104,7 @@ class DCGANDiscriminator(nn.Module):
         ndf: int = 64,
         norm: str = "batch",
         spectral_norm: bool = False,
+        outputs: int = 1,
     ):
         super().__init__()
         if norm not in NORMS:
@@ -104,9 +124,30 @@ class DCGANDiscriminator(nn.Module):
                 nn.LeakyReLU(0.2, True),
             ]
             width *= 2
-        layers.append(conv(nn.Conv2d(width, 1, s0, 1, 0, bias=False)))
+        layers.append(conv(nn.Conv2d(width, outputs, s0, 1, 0, bias=False)))
         self.main = nn.Sequential(*layers)
+        self.outputs = outputs
         self.apply(dcgan_init)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.main(x).view(-1)
+        out = self.main(x)
+        return out.view(-1) if self.outputs == 1 else out.flatten(1)
+
+    def features(self, x: torch.Tensor) -> torch.Tensor:
+        """The last hidden layer's activations, (B, C, s0, s0) flattened to (B, C*s0*s0)."""
+        return self.main[:-1](x).flatten(1)
+
+
+class DCGANEncoder(DCGANDiscriminator):
+    """images -> (mu, logvar) of a Gaussian q(z | x) with ``nz`` dimensions: DCGAN's D with
+    ``2 * nz`` outputs, the mirror of DCGANGenerator as a VAE's encoder."""
+
+    def __init__(
+        self, image_size: int = 64, channels: int = 3, nz: int = 100, ndf: int = 64, norm="batch"
+    ):
+        super().__init__(image_size, channels, ndf, norm, outputs=2 * nz)
+        self.nz = nz
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        mu, logvar = super().forward(x).chunk(2, dim=1)
+        return mu, logvar

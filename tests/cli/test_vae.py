@@ -1,0 +1,77 @@
+"""A VAE through the same commands as a GAN: ganlab-eval (FID and NLL), ganlab-sample."""
+
+import json
+
+import pytest
+from PIL import Image
+
+from tests.cli.test_eval import PROJ
+from tests.conftest import VAE_TINY, run_cli
+
+
+@pytest.fixture
+def vae_checkpoint(run_train):
+    _, out = run_train("data.binarize=sample", max_iters=3, base=VAE_TINY)
+    return out / "checkpoints" / "last.ckpt"
+
+
+def test_eval_measures_a_vae_with_features_and_its_nll(vae_checkpoint, data_dir, tmp_path):
+    report = tmp_path / "vae.json"
+    nll = ["metrics=[fid,nll]", "metrics.nll.k=20", "metrics.nll.n=30", "metrics.nll.batch_size=16"]
+    args = [f"ckpt_path={vae_checkpoint}", *PROJ, *nll, "n=100", f"data.root={data_dir}"]
+    res = run_cli("eval", *args, f"paths.cache_dir={tmp_path}/c", f"report={report}", cwd=tmp_path)
+    assert res.returncode == 0, res.stderr
+    values = json.loads(report.read_text())["values"]
+    assert set(values) == {"fid_proj_100", "nll_k20_30", "nll_k20_30_se"}
+    # An untrained decoder: about log 2 nats per pixel of 784 (every pixel a coin toss).
+    assert 0.3 * 784 < values["nll_k20_30"] < 3 * 784 and values["nll_k20_30_se"] > 0
+    protocol = json.loads(report.read_text())["protocol"]
+    assert protocol["model_metrics"]["nll"] == {
+        "data": "MNISTDataModule",
+        "k": 20,
+        "n": 30,
+        "split": "test",
+        "batch_size": 16,
+        "seed": 0,
+    }
+    # The binarised digits are their own reference (their own cache key).
+    assert protocol["reference"]["proj"].startswith("mnist-bin-sample-")
+
+
+def test_nll_of_a_gan_or_of_grey_levels_is_one_line(run_train, vae_checkpoint, data_dir, tmp_path):
+    _, gan = run_train(max_iters=1, name="gan")
+    res = run_cli("eval", f"ckpt_path={gan}/checkpoints/last.ckpt", "metrics=[nll]", cwd=tmp_path)
+    assert res.returncode == 1
+    assert res.stderr.strip() == (
+        "ganlab: error: metrics=[nll] needs a model with a likelihood (model=vae or vaegan); "
+        "this checkpoint holds a GAN, which has none. Measure it with fid, kid, pr or is."
+    )
+    # The VAE trained on binary digits, measured on grey ones (data=mnist: binarize null).
+    args = [f"ckpt_path={vae_checkpoint}", "metrics=[nll]", "data=mnist", f"data.root={data_dir}"]
+    res = run_cli("eval", *args, "metrics.nll.k=2", "metrics.nll.n=4", cwd=tmp_path)
+    assert res.returncode == 1
+    assert "the images are not binary" in res.stderr and "data.binarize=sample" in res.stderr
+
+
+def test_sample_draws_prior_samples_and_interpolations(vae_checkpoint, tmp_path):
+    for extra, size in (([], (4 * 30 + 2,) * 2), (["interpolate=5", "n=2"], (5 * 30 + 2, 62))):
+        out = tmp_path / f"grid{len(extra)}.png"
+        res = run_cli(
+            "sample",
+            f"ckpt_path={vae_checkpoint}",
+            f"out={out}",
+            "n=16",
+            "nrow=4",
+            *extra,
+            cwd=tmp_path,
+        )
+        assert res.returncode == 0, res.stderr
+        assert Image.open(out).size == size
+
+
+def test_nll_during_training_is_refused(run_train):
+    from ganlab.cli.common import user_error
+
+    with pytest.raises(Exception) as err:  # noqa: PT011 (Hydra wraps it; user_error unwraps)
+        run_train("metrics=[nll]", max_iters=1, evaluate=True)
+    assert str(user_error(err.value)).startswith("metrics=nll is measured by ganlab-eval")
