@@ -76,6 +76,7 @@ VAE_SMALL = [
     "callbacks.validation.every_n_iters=2",
 ]
 VAE_TINY = [*VAE_SMALL, "~callbacks.evaluation"]
+VAEGAN_TINY = [*VAE_TINY, "model=vaegan", "model.discriminator.ndf=8"]
 
 
 @pytest.fixture(scope="session")

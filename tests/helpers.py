@@ -104,7 +104,8 @@ class SignalAt(L.Callback):
 
     def on_train_batch_start(self, trainer, pl_module, batch, batch_idx):
         # In the middle of the next iteration's batch: the run must still stop after it.
-        if pl_module.g_steps == self.iteration and pl_module.d_steps % pl_module.n_critic == 0:
+        at_start = pl_module.d_steps % pl_module.clock.n_critic == 0  # of an iteration
+        if pl_module.g_steps == self.iteration and at_start:
             for _ in range(self.times):
                 os.kill(os.getpid(), self.signal)
 

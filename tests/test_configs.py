@@ -12,7 +12,7 @@ from ganlab.cli.overrides import check_overrides
 from ganlab.cli.train import train
 from ganlab.models.conditional_gan import fill_label_config
 from ganlab.models.loading import build_model
-from tests.conftest import CYCLE_TINY, TINY, compose_train
+from tests.conftest import CYCLE_TINY, TINY, VAE_TINY, VAEGAN_TINY, compose_train
 from tests.data.conftest import build_celeba, build_unpaired_folder
 
 GROUPS = (
@@ -83,7 +83,9 @@ def test_config_composes_and_instantiates(group, name, tmp_path, data_dir):
     fill_label_config(cfg.model, datamodule)  # a conditional model's classes (as ganlab-train)
     model = build_model(cfg)
     # The nets take their image size and channels from the data config.
-    generator = getattr(model, "generator_ab", None) or model.generator
+    generator = next(
+        getattr(model, k) for k in ("generator_ab", "decoder", "generator") if hasattr(model, k)
+    )
     last_conv = [
         m for m in generator.modules() if isinstance(m, (torch.nn.Conv2d, torch.nn.ConvTranspose2d))
     ][-1]
@@ -94,7 +96,8 @@ def test_config_composes_and_instantiates(group, name, tmp_path, data_dir):
     loggers = [instantiate(c) for c in (cfg.get("logger") or {}).values()]
     callbacks = [instantiate(c) for c in (cfg.get("callbacks") or {}).values()]
     assert len(loggers) == {"wandb": 1, "tensorboard": 1}.get(cfg_choice(cfg, "logger"), 0)
-    assert len(callbacks) == 4  # progress bar, sample grid, evaluation, checkpoint
+    # progress bar, sample grid, evaluation, checkpoint; a VAE's validation ELBO
+    assert len(callbacks) == 4 + (cfg_choice(cfg, "model") in ("vae", "vaegan"))
     evaluation = callbacks[2]
     assert set(evaluation.features) == set(cfg.features) and set(evaluation.metrics) == set(
         cfg.metrics
@@ -139,7 +142,9 @@ def test_wgan_gp_gets_paper_settings(tmp_path, data_dir):
 def test_every_experiment_trains_with_tiny_limits(name, tmp_path, data_dir):
     cfg = compose_train(tmp_path / "run", [f"experiment={name}"])
     tiny = [o for o in CYCLE_TINY if not o.startswith("experiment=")]
-    tiny = tiny if cfg_choice(cfg, "model") == "cyclegan" else TINY
+    model = cfg_choice(cfg, "model")
+    tiny = {"cyclegan": tiny, "vae": VAE_TINY, "vaegan": VAEGAN_TINY}.get(model, TINY)
+    tiny = [o for o in tiny if not o.startswith("model=")]
     cfg = compose_train(tmp_path / "run", [f"experiment={name}", *tiny, "max_iters=2"])
     root = data_root(tmp_path, data_dir, cfg_choice(cfg, "data"))
     cfg = compose_train(

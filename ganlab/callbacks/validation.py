@@ -13,8 +13,8 @@ class ValidationELBO(L.Callback):
     draws each time, so successive values differ by the model only. Logged as ``val/elbo``,
     ``val/recon`` (-log p(x|z)) and ``val/kl``, and in summary.json's final values.
 
-    The training RNG is left untouched (its own generator), so a run is the same with or
-    without this callback, and resumes exactly."""
+    The training RNG is left untouched (its own generator, and forked around the data
+    loader), so a run is the same with or without this callback, and resumes exactly."""
 
     def __init__(self, every_n_iters: int = 500, n: int = 1000, batch_size: int = 500, seed=0):
         self.every_n_iters, self.n, self.batch_size, self.seed = every_n_iters, n, batch_size, seed
@@ -27,9 +27,14 @@ class ValidationELBO(L.Callback):
         if (due or pl_module.finished()) and step != self._last_step:
             self.measure(trainer, pl_module)
 
-    @torch.no_grad()
     def values(self, datamodule, model) -> dict[str, float]:
         """The mean ELBO terms over the first ``n`` validation images."""
+        # A DataLoader's iterator draws from torch's RNG: private state keeps the training
+        # draws (and so a resumed run) the same with or without this measurement.
+        with torch.random.fork_rng(devices=[]), torch.no_grad():
+            return self._values(datamodule, model)
+
+    def _values(self, datamodule, model) -> dict[str, float]:
         gen = torch.Generator().manual_seed(self.seed)
         loader = datamodule.dataloader("val", batch_size=self.batch_size)
         sums = {"elbo": 0.0, "recon": 0.0, "kl": 0.0}

@@ -84,6 +84,17 @@ def values(override: Override) -> list[str]:
 def check_choices(override: Override, loader, config_name: str, searchpath: list[str]) -> None:
     if override.type == OverrideType.DEL:
         return
+    key = override.key_or_group
+    if "." in key and "/" not in key and not key.startswith("hydra"):
+        # model.likelihood=gaussian: a nested group, chosen as model/likelihood=gaussian.
+        group = key.replace(".", "/")
+        options = choices(group, loader, config_name, searchpath)
+        if options is not None:
+            raise ConfigError(
+                f"{key} is chosen from a group of configs: write {group}={values(override)[0]} "
+                f"(the choices for {group} are: {', '.join(options)}); its settings are "
+                f"{key}.<name>=value."
+            )
     options = choices(override.key_or_group, loader, config_name, searchpath)
     if options is None:
         return

@@ -150,6 +150,17 @@ RULES: tuple[tuple[str, Accepts], ...] = (
     ("model.lr_schedule.constant", optional(integer(0))),
     ("model.lr_schedule.decay", optional(integer(0))),
     ("model.label_names", Accepts((list,), nullable=True)),
+    # VAE, VAE-GAN
+    ("model.nz", COUNT),
+    ("model.beta", number(0)),
+    ("model.kl_warmup", integer(0)),
+    ("model.gamma", POSITIVE),
+    ("model.adv_weight", number(0)),
+    ("model.feature_recon", BOOL),
+    ("model.grad_clip", optional(POSITIVE)),
+    ("model.likelihood.sigma", POSITIVE),
+    ("model.likelihood.learn", BOOL),
+    ("model.*.output", Accepts((), words=("tanh", "none"))),
     # loss, regulariser, augmentation
     ("loss.saturating", BOOL),
     ("loss.gp_weight", number(0)),
@@ -181,6 +192,7 @@ RULES: tuple[tuple[str, Accepts], ...] = (
     ("data.persistent_workers", BOOL),
     ("data.drop_last", BOOL),
     ("data.download", BOOL),
+    ("data.binarize", Accepts((), words=("threshold", "sample"), nullable=True)),
     ("data.check_images", BOOL),
     ("data.flip", BOOL),
     ("data.hflip", BOOL),
@@ -217,6 +229,8 @@ RULES: tuple[tuple[str, Accepts], ...] = (
     ("metrics.kid.subset_size", COUNT),
     ("metrics.kid.subsets", COUNT),
     ("metrics.pr.k", COUNT),
+    ("metrics.nll.k", COUNT),
+    ("metrics.nll.n", optional(COUNT)),
     # trainer (Lightning's Trainer arguments)
     ("trainer.accelerator", STR),
     ("trainer.devices", Accepts((int, list, str), low=1, words=(-1,))),  # -1: all, "0,1"

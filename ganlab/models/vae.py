@@ -78,17 +78,36 @@ class VariationalAutoencoder(ImageGenerator, Reconstructor, LikelihoodModel):
     def nz(self) -> int:
         return self.decoder.nz
 
+    def set_kl_schedule(self, beta: float, kl_warmup: int) -> None:
+        if beta < 0 or kl_warmup < 0:
+            raise ConfigError(
+                f"model.beta and model.kl_warmup must be >= 0, got {beta} and {kl_warmup}."
+            )
+        self.beta, self.kl_warmup = beta, kl_warmup
+
+    def kl_weight(self) -> float:
+        """beta, ramped up linearly over the first ``kl_warmup`` iterations."""
+        if self.kl_warmup == 0:
+            return self.beta
+        return self.beta * min(1.0, (self.g_steps + 1) / self.kl_warmup)
+
     def elbo_terms(
-        self, images: torch.Tensor, eps: torch.Tensor | None = None
+        self, images: torch.Tensor, eps: torch.Tensor | None = None, encoder_share: float = 1.0
     ) -> dict[str, torch.Tensor]:
         """One pass through the model: per image, ``log_px`` = log p(x | z) for one z drawn
         from q (``eps``: the standard normal draw; None: fresh), ``kl``, and ``z``, ``mu``,
-        ``logvar``, ``out`` (the decoder's raw output)."""
+        ``logvar``, ``out`` (the decoder's raw output).
+
+        ``encoder_share``: the factor on the gradient that reaches the encoder through the
+        decoder (the value is unchanged): a VAE-GAN weighs the reconstruction by gamma for
+        the decoder and by 1 for the encoder with ``encoder_share = 1 / gamma``."""
         mu, logvar = self.encoder(images)
         mu, logvar = mu.float(), logvar.float()
         if eps is None:
             eps = torch.randn_like(mu)
         z = mu + (0.5 * logvar).exp() * eps
+        if encoder_share != 1.0:  # z's value, with its gradient times encoder_share
+            z = z.detach() + (z - z.detach()) * encoder_share
         out = self.decoder(z)
         return {
             "log_px": self.likelihood.log_prob(images, out),
@@ -220,22 +239,13 @@ class VAE(VariationalAutoencoder, GenerativeModule):
                 )
         self.encoder, self.decoder, self.likelihood = encoder, decoder, likelihood
         self.check_nets(nz)
-        if beta < 0 or kl_warmup < 0:
-            raise ConfigError(
-                f"model.beta and model.kl_warmup must be >= 0, got {beta} and {kl_warmup}."
-            )
-        self.optimizer, self.beta, self.kl_warmup = optimizer, beta, kl_warmup
+        self.set_kl_schedule(beta, kl_warmup)
+        self.optimizer = optimizer
         self.grad_clip = grad_clip
 
     @property
     def nets(self) -> dict[str, nn.Module]:
         return {"encoder": self.encoder, "decoder": self.decoder}
-
-    def kl_weight(self) -> float:
-        """beta, ramped up linearly over the first ``kl_warmup`` iterations."""
-        if self.kl_warmup == 0:
-            return self.beta
-        return self.beta * min(1.0, (self.g_steps + 1) / self.kl_warmup)
 
     def configure_optimizers(self):
         # The module's parameters: both nets and, when learned, the likelihood's.

@@ -14,7 +14,7 @@ from tests.conftest import TINY, run_cli
             ["model=dcgn"],
             (
                 "model=dcgn is not a choice. Did you mean dcgan? "
-                "The choices for model are: cdcgan, csngan, cyclegan, dcgan, sngan."
+                "The choices for model are: cdcgan, csngan, cyclegan, dcgan, sngan, vae, vaegan."
             ),
         ),
         (
@@ -36,6 +36,15 @@ from tests.conftest import TINY, run_cli
         (["-m", "seed=0,1", "trainer.max_epoch=3"], "Did you mean max_epochs?"),
         (["mdel.lr=3"], "mdel is not a setting of this config. Did you mean model?"),
         (["max_iters=["], "cannot read the override 'max_iters=[' (no viable alternative"),
+        (
+            ["model=vae", "model.likelihood=gaussian"],
+            (
+                "model.likelihood is chosen from a group of configs: write "
+                "model/likelihood=gaussian (the choices for model/likelihood are: bernoulli, "
+                "gaussian); its settings are model.likelihood.<name>=value."
+            ),
+        ),
+        (["model=vae", "model/likelihood=gauss"], "Did you mean gaussian?"),
     ],
 )
 def test_mistakes_name_the_override_and_the_valid_choices(args, message):
@@ -52,6 +61,8 @@ def test_mistakes_name_the_override_and_the_valid_choices(args, message):
         ["-m", "loss=js,ls,wgan_gp", "seed=range(0,3)", "model.g_optimizer.lr=1e-4,2e-4"],
         ["experiment=cyclegan_mnist", "model.generator_ab.ngf=4", "loss=ls"],
         ["-m", "sweep=losses", "hydra.sweep.dir=/tmp/x"],
+        ["model=vae", "model/likelihood=gaussian", "model.likelihood.sigma=0.2"],
+        ["-m", "model=dcgan,vae", "data.binarize=sample"],
         [*TINY, "+features.proj._target_=tests.helpers.Projection", "features=[]"],
         ["--cfg", "job"],  # Hydra's own modes are left to Hydra
     ],

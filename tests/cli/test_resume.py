@@ -9,7 +9,7 @@ import torch
 from PIL import Image
 
 from ganlab.cli.train import train
-from tests.conftest import CYCLE_TINY, TINY, TINY_EVAL, compose_train
+from tests.conftest import CYCLE_TINY, TINY, TINY_EVAL, VAE_TINY, VAEGAN_TINY, compose_train
 
 N = 6
 STOP = ["+callbacks.stop._target_=tests.helpers.SignalAt", f"+callbacks.stop.iteration={N}"]
@@ -52,6 +52,15 @@ def cases(tmp_path):
             "reg=r1",
             "reg.every=2",
         ],
+        # A VAE: its reparameterisation draws, a learned likelihood sigma, the KL warm-up.
+        "vae_gaussian": [
+            *VAE_TINY,
+            "model/likelihood=gaussian",
+            "model.likelihood.learn=true",
+            "model.kl_warmup=5",
+        ],
+        # A VAE-GAN with n_critic=5 (WGAN-GP), its prior draws and gradient penalty.
+        "vaegan_wgan_gp": [*VAEGAN_TINY, "loss=wgan_gp"],
         # Random pairing, an image pool and LR schedulers; 2 loader workers.
         "cyclegan_workers": [*CYCLE_TINY, "data.num_workers=2", "data.persistent_workers=false"],
     }
@@ -84,6 +93,7 @@ def run(out, overrides, data_dir):
         ("dcgan_js_ema", "SIGINT"),  # a first Ctrl+C also stops at the batch end
         ("dcgan_wgan_gp_folder_workers", "SIGTERM"),
         ("dcgan_ada_r1", "SIGTERM"),
+        ("vae_gaussian", "SIGTERM"),
         ("cyclegan_workers", "SIGTERM"),
     ],
 )
@@ -127,7 +137,9 @@ def assert_same_run(straight_dir, out, straight):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("case", ["dcgan_js_ema_eval", "dcgan_wgan_gp_folder_workers", "cyclegan"])
+@pytest.mark.parametrize(
+    "case", ["dcgan_js_ema_eval", "dcgan_wgan_gp_folder_workers", "vaegan_wgan_gp", "cyclegan"]
+)
 def test_a_finished_run_extended_equals_straight(tmp_path, data_dir, case):
     """A run that completed N iterations, continued with resume=auto max_iters=2N, equals
     2N straight: its last checkpoint is its last batch's, mid-epoch (callbacks/checkpoint.py)."""

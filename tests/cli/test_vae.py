@@ -72,6 +72,6 @@ def test_sample_draws_prior_samples_and_interpolations(vae_checkpoint, tmp_path)
 def test_nll_during_training_is_refused(run_train):
     from ganlab.cli.common import user_error
 
-    with pytest.raises(Exception) as err:  # noqa: PT011 (Hydra wraps it; user_error unwraps)
+    with pytest.raises(Exception) as err:  # Hydra wraps it; user_error unwraps it
         run_train("metrics=[nll]", max_iters=1, evaluate=True)
     assert str(user_error(err.value)).startswith("metrics=nll is measured by ganlab-eval")
