@@ -2,6 +2,9 @@
 # Train one experiment of the README's "Reproduced results" table and measure it under the
 # table's protocol: fid/kid_inception_10k of last.ckpt, 10,000 generated images against
 # 10,000 real ones (the training digits; the 10,000 test digits for the few-shot mnist100_*).
+# The VAEs (mnist_vae*), trained on binarised digits, are measured against the same grey-level
+# training digits as the GANs (data=mnist), and mnist_vae's test NLL by the IWAE bound goes
+# to reproduce/results/<experiment>.nll.json.
 #
 #   GANLAB_INCEPTION_WEIGHTS=/path/to/pt_inception-2015-12-05-fid.pth bash reproduce/run.sh mnist_dcgan_js
 #
@@ -17,9 +20,17 @@ bin=${GANLAB_BIN:-$root/.venv/bin}
 run=${GANLAB_REPRO_DIR:-$root/reproduce/runs}/$exp
 results=$root/reproduce/results
 split=train
-case $exp in mnist100_*) split=test ;; esac
+reference=()
+case $exp in
+  mnist100_*) split=test ;;
+  mnist_vae*) reference=(data=mnist) ;;
+esac
 mkdir -p "$run" "$results"
 "$bin/ganlab-train" "experiment=$exp" "hydra.run.dir=$run" resume=auto logger=csv "$@"
 cp "$run/summary.json" "$results/$exp.summary.json"
 "$bin/ganlab-eval" "ckpt_path=$run/checkpoints/last.ckpt" "features=[inception]" \
-  "metrics=[fid,kid]" n=10000 "split=$split" "report=$results/$exp.json"
+  "metrics=[fid,kid]" n=10000 "split=$split" "${reference[@]}" "report=$results/$exp.json"
+if [ "$exp" = mnist_vae ]; then
+  "$bin/ganlab-eval" "ckpt_path=$run/checkpoints/last.ckpt" "metrics=[nll]" \
+    metrics.nll.k=1000 metrics.nll.n=1000 "report=$results/$exp.nll.json"
+fi

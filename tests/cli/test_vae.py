@@ -75,3 +75,49 @@ def test_nll_during_training_is_refused(run_train):
     with pytest.raises(Exception) as err:  # Hydra wraps it; user_error unwraps it
         run_train("metrics=[nll]", max_iters=1, evaluate=True)
     assert str(user_error(err.value)).startswith("metrics=nll is measured by ganlab-eval")
+
+
+def test_a_sweep_over_dcgan_and_vae_and_its_report(tmp_path, data_dir):
+    """The README's `ganlab-train -m model=dcgan,vae` and `ganlab-report` on it."""
+    from tests.cli.test_report import read_csv
+    from tests.conftest import EVAL
+
+    sweep = tmp_path / "sweep"
+    common = [
+        "logger=none",
+        "~callbacks.progress_bar",
+        "trainer.enable_model_summary=false",
+        "data.batch_size=8",
+        "max_iters=2",
+        *EVAL,
+    ]
+    res = run_cli(
+        "train", "-m", "model=dcgan,vae", *common, f"data.root={data_dir}",
+        f"hydra.sweep.dir={sweep}", cwd=tmp_path,
+    )  # fmt: skip
+    assert res.returncode == 0, res.stderr
+    res = run_cli("report", str(sweep), cwd=tmp_path)
+    assert res.returncode == 0, res.stderr
+    rows = {row["config"]: row for row in read_csv(sweep / "report.csv")}
+    assert set(rows) == {"model=dcgan", "model=vae"}
+    for row in rows.values():
+        assert row["status"] == "1 completed" and float(row["val/fid_proj_64_mean"]) > 0
+    vae = json.loads((sweep / "1" / "summary.json").read_text())
+    assert vae["model"] == "vae" and "val/elbo" in vae["final"]
+
+
+def test_export_writes_the_decoder_with_its_likelihood_mean(vae_checkpoint, tmp_path):
+    import torch
+
+    from ganlab.models.loading import load_checkpoint
+    from ganlab.models.sampling import generate
+
+    res = run_cli("export", f"ckpt_path={vae_checkpoint}", "out=decoder.pt", cwd=tmp_path)
+    assert res.returncode == 0, res.stderr
+    info = json.loads((tmp_path / "decoder.json").read_text())
+    assert info["latent_size"] == 4 and info["generator"] == "raw"
+    decoder = torch.jit.load(str(tmp_path / "decoder.pt"))
+    z = torch.randn(5, 4, generator=torch.Generator().manual_seed(3))
+    expected = generate(load_checkpoint(vae_checkpoint)[0], 5, seed=3, batch_size=5)
+    torch.testing.assert_close(decoder(z), expected, rtol=0, atol=1e-5)
+    assert decoder(z).min() >= -1 and decoder(z).max() <= 1  # a probability map, rescaled
