@@ -20,11 +20,11 @@ from ganlab.models.base import (
     run_in_eval_mode,
 )
 from ganlab.models.capabilities import ImageGenerator
-from ganlab.models.latents import normal_latents
+from ganlab.models.latents import GaussianLatents
 from ganlab.regularizers import Regularizer
 
 
-class GAN(AdversarialModule, ImageGenerator):
+class GAN(GaussianLatents, AdversarialModule, ImageGenerator):
     """Holds G, D and the adversarial loss; one batch = one D update.
 
     After every ``n_critic`` D updates comes one G update. One *iteration* (what ``max_iters``
@@ -75,12 +75,6 @@ class GAN(AdversarialModule, ImageGenerator):
     @property
     def nz(self) -> int:
         return self.generator.nz
-
-    def sample_z(
-        self, n: int, generator: torch.Generator | None = None, truncation: float | None = None
-    ) -> torch.Tensor:
-        """Latent vectors N(0, I) on the module's device (models/latents.py)."""
-        return normal_latents(n, self.nz, generator, truncation).to(self.device)
 
     @property
     def sampling_generator(self) -> nn.Module:

@@ -23,3 +23,15 @@ def normal_latents(
     z = torch.empty(n, nz)
     torch.nn.init.trunc_normal_(z, 0.0, 1.0, -truncation, truncation, generator=generator)
     return z
+
+
+class GaussianLatents:
+    """``sample_z`` for a model whose latent vectors are N(0, I) in ``self.nz`` dimensions
+    (a GAN's G, a VAE's prior), on the model's device."""
+
+    nz: int
+
+    def sample_z(
+        self, n: int, generator: torch.Generator | None = None, truncation: float | None = None
+    ) -> torch.Tensor:
+        return normal_latents(n, self.nz, generator, truncation).to(self.device)

@@ -24,7 +24,7 @@ from ganlab.likelihoods import Likelihood
 from ganlab.models.base import GenerativeModule, OptimizerFactory, prefixed, run_in_eval_mode
 from ganlab.models.capabilities import ImageGenerator, LikelihoodModel, Reconstructor
 from ganlab.models.clock import Clock
-from ganlab.models.latents import normal_latents
+from ganlab.models.latents import GaussianLatents
 from ganlab.regularizers import NoRegularizer, Regularizer
 
 LOG_2PI = math.log(2 * math.pi)
@@ -54,7 +54,7 @@ class DecodedImages(nn.Module):
         return self.likelihood.mean(self.decoder(z))
 
 
-class VariationalAutoencoder(ImageGenerator, Reconstructor, LikelihoodModel):
+class VariationalAutoencoder(GaussianLatents, ImageGenerator, Reconstructor, LikelihoodModel):
     """What a VAE and a VAE-GAN share, over the module's ``encoder`` (images -> mu, logvar),
     ``decoder`` (z -> the likelihood's parameters) and ``likelihood``."""
 
@@ -118,13 +118,7 @@ class VariationalAutoencoder(ImageGenerator, Reconstructor, LikelihoodModel):
             "out": out,
         }
 
-    # ImageGenerator: the decoder from the prior.
-    def sample_z(
-        self, n: int, generator: torch.Generator | None = None, truncation: float | None = None
-    ) -> torch.Tensor:
-        """Latent vectors from the prior N(0, I), on the module's device."""
-        return normal_latents(n, self.nz, generator, truncation).to(self.device)
-
+    # ImageGenerator: the decoder from the prior (sample_z: GaussianLatents).
     @property
     def sampling_generator(self) -> nn.Module:
         """The decoder with its likelihood's mean: z -> images in [-1, 1]. Built once and
