@@ -59,6 +59,24 @@ def test_val_is_the_test_split(tiny_mnist, tmp_path):
     assert len(dm.get_dataset("val")) == 4
 
 
+def test_binarize_makes_fixed_binary_digits_per_split(tiny_mnist, tmp_path):
+    arrays = tiny_mnist(tmp_path, n_train=10, n_test=4)
+    grey = torch.from_numpy(arrays["train-images"])
+    threshold = MNISTDataModule(tmp_path, binarize="threshold").get_dataset("train").images
+    assert torch.equal(threshold[:, 0], (grey > 127).to(torch.uint8) * 255)
+    sampled = MNISTDataModule(tmp_path, binarize="sample")
+    train = sampled.get_dataset("train").images
+    assert set(train.unique().tolist()) <= {0, 255}
+    # The same draw in every run (a fixed seed per split), on where the digit has ink.
+    again = MNISTDataModule(tmp_path, binarize="sample").get_dataset("train").images
+    assert torch.equal(train, again)
+    assert not train[:, 0][grey == 0].any() and train[:, 0][grey == 255].all()
+    item, _ = sampled.get_dataset("test")[0]
+    assert set(item.unique().tolist()) <= {-1.0, 1.0}
+    names = {MNISTDataModule(tmp_path).cache_name, sampled.cache_name}
+    assert names == {"mnist", "mnist-bin-sample"}  # their own reference features
+
+
 def test_resize_once_to_image_size(tiny_mnist, tmp_path):
     tiny_mnist(tmp_path)
     dm = MNISTDataModule(tmp_path, image_size=32)
@@ -102,6 +120,7 @@ def test_persistent_workers_only_with_workers(tiny_mnist, tmp_path):
         ({"batch_size": 0}, "data.batch_size must be an integer >= 1"),
         ({"image_size": 2.5}, "data.image_size must be an integer"),
         ({"num_workers": -1}, "data.num_workers must be an integer >= 0"),
+        ({"binarize": "yes"}, "data.binarize='yes': choose one of threshold, sample, or null"),
     ],
 )
 def test_bad_arguments(tmp_path, kwargs, match):

@@ -3,7 +3,7 @@ import torch
 from torch import nn
 
 from ganlab.errors import ConfigError
-from ganlab.nets import DCGANDiscriminator, DCGANGenerator
+from ganlab.nets import DCGANDiscriminator, DCGANEncoder, DCGANGenerator
 from ganlab.nets.dcgan import stages
 
 
@@ -127,3 +127,28 @@ def test_one_optimisation_step_changes_every_parameter():
     opt.step()
     after = list(g.parameters()) + list(d.parameters())
     assert all(not torch.equal(a, b) for a, b in zip(before, after))
+
+
+@pytest.mark.parametrize("size", [28, 32, 64])
+def test_vae_encoder_and_raw_decoder(size):
+    encoder = DCGANEncoder(size, 1, nz=6, ndf=8)
+    mu, logvar = encoder(torch.randn(3, 1, size, size))
+    assert mu.shape == logvar.shape == (3, 6) and encoder.nz == 6
+    decoder = DCGANGenerator(size, 1, nz=6, ngf=8, output="none")
+    out = decoder(mu)
+    assert out.shape == (3, 1, size, size) and out.abs().max() > 0
+    # The same layers as the tanh generator: only the last activation differs.
+    tanh = DCGANGenerator(size, 1, nz=6, ngf=8)
+    tanh.load_state_dict(decoder.state_dict())
+    assert torch.allclose(tanh.eval()(mu), torch.tanh(decoder.eval()(mu)))
+    with pytest.raises(ConfigError, match="unknown generator output 'relu'"):
+        DCGANGenerator(size, 1, output="relu")
+
+
+def test_discriminator_features_are_its_last_hidden_layer():
+    d = DCGANDiscriminator(28, 1, ndf=8).eval()
+    x = torch.randn(2, 1, 28, 28)
+    features = d.features(x)
+    assert features.shape == (2, 16 * 7 * 7)
+    last = d.main[-1]
+    assert torch.allclose(d(x), last(features.view(2, 16, 7, 7)).view(-1))
