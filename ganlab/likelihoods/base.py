@@ -15,10 +15,6 @@ class Likelihood(nn.Module, ABC):
     with the VAE and saved in its checkpoints. Images are in ganlab's range, [-1, 1].
     """
 
-    #: True: p is a probability of discrete pixel values (binary for the Bernoulli), so the
-    #: data must take those values for log p to be a likelihood (``check_data``).
-    discrete: bool = False
-
     @abstractmethod
     def log_prob(self, images: torch.Tensor, out: torch.Tensor) -> torch.Tensor:
         """log p(images | z) per image in nats, summed over pixels: shape (B,)."""
@@ -28,5 +24,6 @@ class Likelihood(nn.Module, ABC):
         """The decoded image: E[x | z] in [-1, 1] (what grids, samples and FID see)."""
 
     def check_data(self, images: torch.Tensor) -> str | None:
-        """Why log p of ``images`` is not a likelihood under this model (None: it is)."""
+        """Why log p of ``images`` is not a likelihood under this model (None: it is): a
+        probability of discrete pixel values holds for such pixels only."""
         return None

@@ -18,8 +18,6 @@ class Bernoulli(Likelihood):
     such data.
     """
 
-    discrete = True
-
     def log_prob(self, images: torch.Tensor, out: torch.Tensor) -> torch.Tensor:
         target = (images.float() + 1) / 2
         bce = F.binary_cross_entropy_with_logits(out.float(), target, reduction="none")
