@@ -21,6 +21,7 @@ from torch import nn
 from ganlab.augment import Augment, NoAugment
 from ganlab.errors import ConfigError
 from ganlab.likelihoods import Likelihood
+from ganlab.losses import JSLoss
 from ganlab.models.base import GenerativeModule, OptimizerFactory, prefixed, run_in_eval_mode
 from ganlab.models.capabilities import ImageGenerator, LikelihoodModel, Reconstructor
 from ganlab.models.clock import Clock
@@ -223,9 +224,11 @@ class VAE(VariationalAutoencoder, GenerativeModule):
     ) -> None:
         super().__init__(Clock(1, g_updates=0))
         # ganlab-train passes every model the loss, regulariser and augmentation groups;
-        # a VAE has no discriminator for them. The loss group's default is ignored (the
-        # ELBO is this model's loss); a regulariser or augmentation asked for is refused.
-        for group, chosen, none in (("reg", reg, NoRegularizer), ("augment", augment, NoAugment)):
+        # a VAE has no discriminator for them. The loss group's default (js) is ignored, the
+        # ELBO being this model's loss; another loss, a regulariser or an augmentation asked
+        # for is refused rather than silently dropped.
+        chosen_groups = (("loss", loss, JSLoss), ("reg", reg, NoRegularizer))
+        for group, chosen, none in (*chosen_groups, ("augment", augment, NoAugment)):
             if chosen is not None and not isinstance(chosen, none):
                 raise ConfigError(
                     f"{group}={type(chosen).__name__} acts on a discriminator, and model=vae "

@@ -10,6 +10,7 @@ from torch import nn
 
 from ganlab.errors import ConfigError
 from ganlab.likelihoods import Bernoulli, Gaussian
+from ganlab.losses import HingeLoss, JSLoss
 from ganlab.models import VAE
 from ganlab.models.vae import gaussian_kl, gaussian_log_density
 from ganlab.regularizers import R1
@@ -134,6 +135,9 @@ def test_likelihoods_check_their_data_and_gaussian_log_prob():
 def test_a_vae_refuses_a_regulariser_and_mismatched_latents():
     with pytest.raises(ConfigError, match="reg=R1 acts on a discriminator"):
         VAE(LinearEncoder(1, 1), LinearDecoder(1), Bernoulli(), adam, reg=R1())
+    with pytest.raises(ConfigError, match="loss=HingeLoss acts on a discriminator"):
+        VAE(LinearEncoder(1, 1), LinearDecoder(1), Bernoulli(), adam, loss=HingeLoss())
+    VAE(LinearEncoder(1, 1), LinearDecoder(1), Bernoulli(), adam, loss=JSLoss())  # the default
     encoder = LinearEncoder(1, 1)
     encoder.nz = 3
     with pytest.raises(ConfigError, match="the encoder's is 3, the decoder's 1. Set model.nz"):
