@@ -231,6 +231,9 @@ RULES: tuple[tuple[str, Accepts], ...] = (
     ("metrics.pr.k", COUNT),
     ("metrics.nll.k", COUNT),
     ("metrics.nll.n", optional(COUNT)),
+    ("metrics.nll.batch_size", COUNT),
+    ("metrics.nll.seed", integer(0, high=2**32 - 1)),
+    ("metrics.nll.split", STR),
     # trainer (Lightning's Trainer arguments)
     ("trainer.accelerator", STR),
     ("trainer.devices", Accepts((int, list, str), low=1, words=(-1,))),  # -1: all, "0,1"

@@ -18,7 +18,7 @@ from tests.conftest import CYCLE_TINY, TINY, compose_train, run_cli
             "+model.generator.ngff=3",
             (
                 "model.generator.ngff is not a setting of ganlab.nets.DCGANGenerator; its "
-                "settings are: image_size, channels, nz, ngf."
+                "settings are: image_size, channels, nz, ngf, output."
             ),
         ),
         ("data.batch_size=big", "data.batch_size must be int, got 'big'."),  # a base's key
@@ -27,7 +27,7 @@ from tests.conftest import CYCLE_TINY, TINY, compose_train, run_cli
             (
                 "data.batch_sise is not a setting of ganlab.data.MNISTDataModule; its settings "
                 "are: root, image_size, channels, batch_size, num_workers, pin_memory, "
-                "persistent_workers, drop_last, hflip, limit, repeat, download."
+                "persistent_workers, drop_last, hflip, limit, repeat, download, binarize."
             ),
         ),
     ],
@@ -53,6 +53,6 @@ def test_cli_reports_it_before_touching_data(tmp_path):
     assert res.returncode == 1
     assert res.stderr.strip().splitlines()[-1] == (
         "ganlab: error: model.generator.ngff is not a setting of ganlab.nets.DCGANGenerator; "
-        "its settings are: image_size, channels, nz, ngf."
+        "its settings are: image_size, channels, nz, ngf, output."
     )
     assert not missing.exists()  # MNIST was not extracted there
