@@ -51,13 +51,14 @@ class NLL(ModelMetric):
         loader = datamodule.dataloader(self.split, batch_size=self.batch_size)
         gen = torch.Generator().manual_seed(self.seed)
         progress = Progress(f"log-likelihood of {n} {self.split} images, k={self.k}", n)
-        values = []
+        values, seen = [], 0
         for batch in loader:
-            images = batch[0][: n - sum(len(v) for v in values)].to(device)
+            images = batch[0][: n - seen].to(device)
             model.check_likelihood_data(images)
             values.append(-model.log_likelihood(images, self.k, gen).double().cpu())
+            seen += len(images)
             progress.update(len(images))
-            if sum(len(v) for v in values) >= n:
+            if seen >= n:
                 break
         nll = torch.cat(values)
         name = f"nll_k{self.k}_{count_tag(n)}"

@@ -180,7 +180,7 @@ class VariationalAutoencoder(GaussianLatents, ImageGenerator, Reconstructor, Lik
             out = run_in_eval_mode(self.decoder, z.flatten(0, 1))
             repeated = images.unsqueeze(0).expand(m, *images.shape).flatten(0, 1)
             log_px = self.likelihood.log_prob(repeated, out).view(m, -1)
-            log_pz = gaussian_log_density(z, torch.zeros_like(z), torch.zeros_like(z))
+            log_pz = -0.5 * (LOG_2PI + z.pow(2)).sum(-1)  # the prior N(0, I)
             log_qz = gaussian_log_density(z, mu, logvar)
             log_w.append(log_px + log_pz - log_qz)
         return torch.logsumexp(torch.cat(log_w), dim=0) - math.log(k)
