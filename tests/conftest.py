@@ -77,6 +77,18 @@ VAE_SMALL = [
 ]
 VAE_TINY = [*VAE_SMALL, "~callbacks.evaluation"]
 VAEGAN_TINY = [*VAE_TINY, "model=vaegan", "model.discriminator.ndf=8"]
+# pix2pix restoring 4x-downsampled digits at 16x16 with tiny nets.
+PIX2PIX_SMALL = [
+    "model=pix2pix",
+    "data/degrade=downsample",
+    "data.image_size=16",
+    "model.generator.ngf=4",
+    "model.discriminator.ndf=4",
+    "model.discriminator.n_layers=1",
+    *SMALL[3:],
+    "callbacks.sample_grid.n=4",
+]
+PIX2PIX_TINY = [*PIX2PIX_SMALL, "~callbacks.evaluation"]
 
 
 @pytest.fixture(scope="session")

@@ -12,7 +12,7 @@ from ganlab.cli.overrides import check_overrides
 from ganlab.cli.train import train
 from ganlab.models.conditional_gan import fill_label_config
 from ganlab.models.loading import build_model
-from tests.conftest import CYCLE_TINY, TINY, VAE_TINY, VAEGAN_TINY, compose_train
+from tests.conftest import CYCLE_TINY, PIX2PIX_TINY, TINY, VAE_TINY, VAEGAN_TINY, compose_train
 from tests.data.conftest import build_celeba, build_unpaired_folder
 
 GROUPS = (
@@ -70,6 +70,8 @@ def test_config_composes_and_instantiates(group, name, tmp_path, data_dir):
     data = name if group == "data" else MODEL_DATA.get(name if group == "model" else "", "mnist")
     if group == "model":
         overrides.append(f"data={data}")
+    if name == "pix2pix":  # restores (degraded, clean) pairs: a mask adds an input channel
+        overrides += ["data/degrade=mask", "data.image_size=32"]
     overrides.append(f"data.root={data_root(tmp_path, data_dir, data)}")
     if group == "trainer":
         overrides.append("trainer.accelerator=cpu")  # gpu.yaml's precision etc. still apply
@@ -100,6 +102,8 @@ def test_config_composes_and_instantiates(group, name, tmp_path, data_dir):
         return
     callbacks = [instantiate(c) for c in (cfg.get("callbacks") or {}).values()]
     assert len(loggers) == {"wandb": 1, "tensorboard": 1}.get(cfg_choice(cfg, "logger"), 0)
+    if name == "pix2pix":  # a mask's channel in G's input; D's sees the input and the image
+        assert model.generator.in_channels == 2 and model.discriminator.channels == 3
     # progress bar, sample grid, evaluation, checkpoint; a VAE's validation ELBO
     assert len(callbacks) == 4 + (cfg_choice(cfg, "model") in ("vae", "vaegan"))
     evaluation = callbacks[2]
@@ -147,8 +151,10 @@ def test_every_experiment_trains_with_tiny_limits(name, tmp_path, data_dir):
     cfg = compose_train(tmp_path / "run", [f"experiment={name}"])
     tiny = [o for o in CYCLE_TINY if not o.startswith("experiment=")]
     model = cfg_choice(cfg, "model")
-    tiny = {"cyclegan": tiny, "vae": VAE_TINY, "vaegan": VAEGAN_TINY}.get(model, TINY)
-    tiny = [o for o in tiny if not o.startswith("model=")]
+    tiny = {"cyclegan": tiny, "vae": VAE_TINY, "vaegan": VAEGAN_TINY, "pix2pix": PIX2PIX_TINY}.get(
+        model, TINY
+    )
+    tiny = [o for o in tiny if not o.startswith(("model=", "data/degrade="))]
     cfg = compose_train(tmp_path / "run", [f"experiment={name}", *tiny, "max_iters=2"])
     root = data_root(tmp_path, data_dir, cfg_choice(cfg, "data"))
     cfg = compose_train(

@@ -1,4 +1,4 @@
-"""Callbacks: sample grids, evaluation, a VAE's validation ELBO, run summary, progress,
+"""Callbacks: sample grids, evaluation (of generation, translation, restoration), a VAE's validation ELBO, run summary, progress,
 config in checkpoints."""
 
 from ganlab.callbacks.checkpoint import IterationCheckpoint
@@ -6,6 +6,7 @@ from ganlab.callbacks.config_in_checkpoint import CONFIG_KEY, ConfigInCheckpoint
 from ganlab.callbacks.evaluation import Evaluation
 from ganlab.callbacks.interrupt import CheckpointOnInterrupt
 from ganlab.callbacks.progress import GANProgressBar
+from ganlab.callbacks.restoration_evaluation import RestorationEvaluation
 from ganlab.callbacks.rng_state import RestoreRNG
 from ganlab.callbacks.sample_grid import SampleGrid, log_image
 from ganlab.callbacks.summary import RunSummary, write_summary
@@ -19,6 +20,7 @@ __all__ = [
     "Evaluation",
     "GANProgressBar",
     "IterationCheckpoint",
+    "RestorationEvaluation",
     "RestoreRNG",
     "RunSummary",
     "SampleGrid",

@@ -14,7 +14,7 @@ from omegaconf import DictConfig
 from rich.console import Console
 from rich.table import Table
 
-from ganlab.callbacks import TranslationEvaluation
+from ganlab.callbacks import RestorationEvaluation, TranslationEvaluation
 from ganlab.cli.common import CONF_DIR, quiet_library_noise, reports_user_errors, require_values
 from ganlab.cli.overrides import checks_overrides
 from ganlab.downstream.report import write_report
@@ -25,7 +25,7 @@ from ganlab.metrics.fid import gaussian_stats
 from ganlab.metrics.image_files import ImageFiles
 from ganlab.metrics.reference import reference_key
 from ganlab.metrics.stats_file import load_stats, save_stats
-from ganlab.models.capabilities import ImageTranslator
+from ganlab.models.capabilities import ImageTranslator, Restorer
 from ganlab.models.loading import load_checkpoint, resolve_device
 
 log = logging.getLogger("ganlab.eval")
@@ -158,6 +158,8 @@ def evaluate_checkpoint(cfg: DictConfig) -> dict:
         model, trained = load_checkpoint(cfg.ckpt_path, device)
         if isinstance(model, ImageTranslator):
             return evaluate_translator(cfg, device, model, trained)
+        if isinstance(model, Restorer):
+            return evaluate_restorer(cfg, device, model, trained)
         n = cfg.n
         model.sample_with_ema = cfg.ema
         gen = torch.Generator().manual_seed(cfg.seed)
@@ -270,18 +272,23 @@ def save_reference_stats(cfg: DictConfig) -> dict:
     return {}
 
 
-def evaluate_translator(cfg: DictConfig, device, model, trained) -> dict:
-    """The in-training protocol of a translation model: cycle error and metrics per direction."""
+def check_image_to_image(cfg: DictConfig, what: str, measured_on: str) -> None:
+    """Refuse the options of a generator's protocol for a model that maps images to images."""
     if on_model := split_metrics(cfg)[1]:
         raise ConfigError(
             f"metrics={', '.join(on_model)} measure a generative model's likelihood; a "
-            "translation model has none (measure it with fid, kid, pr)."
+            f"{what} model has none (measure it with fid, kid, pr)."
         )
     if cfg.real_dir or cfg.ref_stats or cfg.save_stats:
         raise ConfigError(
-            "real_dir, ref_stats and save_stats are for generators; a translation model is "
-            "measured on its data's test images, both ways."
+            f"real_dir, ref_stats and save_stats are for generators; a {what} model is "
+            f"measured on {measured_on}."
         )
+
+
+def evaluate_translator(cfg: DictConfig, device, model, trained) -> dict:
+    """The in-training protocol of a translation model: cycle error and metrics per direction."""
+    check_image_to_image(cfg, "translation", "its data's test images, both ways")
     datamodule = load_data(cfg, trained)
     split = cfg.split or "test"
     evaluator = build_evaluator(cfg, cfg.n, split)
@@ -301,6 +308,40 @@ def evaluate_translator(cfg: DictConfig, device, model, trained) -> dict:
             "data": trained.data._target_,
             "image_size": datamodule.image_size,
             "reference": translation.reference_keys(datamodule),
+        },
+    }
+    return write_eval_report(cfg, report)
+
+
+def evaluate_restorer(cfg: DictConfig, device, model, trained) -> dict:
+    """The in-training protocol of a restoration model (PSNR, SSIM, feature metrics of the
+    restored test images against the clean ones), and the same for the degradation's
+    classical baseline (bicubic upsampling, the mean-filled hole, ...)."""
+    check_image_to_image(cfg, "restoration", "its data's test images, degraded and restored")
+    datamodule = load_data(cfg, trained)
+    split = cfg.split or "test"
+    evaluator = build_evaluator(cfg, cfg.n, split)
+    start = time.perf_counter()
+    restoration = RestorationEvaluation.from_evaluator(evaluator)
+    values = restoration.measure(datamodule, model.restore, device)
+    channels = datamodule.channels
+    baseline = restoration.measure(
+        datamodule, lambda degraded: datamodule.degrade.baseline(degraded, channels), device
+    )
+    report = {
+        "checkpoint": str(Path(cfg.ckpt_path).resolve()),
+        "g_steps": model.g_steps,
+        "generator": "raw",
+        "values": values,
+        "baseline": baseline,
+        "seconds": round(time.perf_counter() - start, 3),
+        "protocol": {
+            "n": restoration.count(datamodule),
+            "split": split,
+            "seed": cfg.seed,
+            "data": trained.data._target_,
+            "degrade": datamodule.degrade.key(),
+            "image_size": datamodule.image_size,
         },
     }
     return write_eval_report(cfg, report)
@@ -344,8 +385,14 @@ def print_table(report: dict) -> None:
     table = Table(title=title)
     table.add_column("metric")
     table.add_column("value", justify="right")
+    baseline = report.get("baseline")  # a restoration model's: the classical restoration's
+    if baseline is not None:
+        table.add_column(f"baseline ({report['protocol']['degrade']})", justify="right")
     for name, value in report["values"].items():
-        table.add_row(name, f"{value:.4f}")
+        row = [name, f"{value:.4f}"]
+        if baseline is not None:
+            row.append(f"{baseline[name]:.4f}")
+        table.add_row(*row)
     Console().print(table)
     print(f"{report['seconds']:.1f} s; report: {report['report_path']}")
     if "stats_path" in report:

@@ -1,7 +1,9 @@
 """Names, groups and tags of a run for the dashboards, as OmegaConf resolvers.
 
 ``ganlab/conf/logger/wandb.yaml`` uses them, so a sweep's jobs land in one wandb group with their
-config choices as tags and a readable name, without the user typing any of it.
+config choices as tags and a readable name, without the user typing any of it. Also
+``ganlab.input_channels``, with which a restoration model's nets take the channels of the
+degraded input (``ganlab.data.pairs.input_channels``).
 """
 
 from __future__ import annotations
@@ -11,6 +13,8 @@ from pathlib import Path
 from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
 from omegaconf import OmegaConf
+
+from ganlab.data.pairs import input_channels
 
 TAG_GROUPS = ("model", "loss", "data", "trainer", "experiment", "sweep")
 
@@ -50,6 +54,7 @@ def register() -> None:
         ("ganlab.run_tags", run_tags),
         ("ganlab.run_name", run_name),
         ("ganlab.sweep_group", sweep_group),
+        ("ganlab.input_channels", input_channels),
     ):
         OmegaConf.register_new_resolver(name, fn, replace=True)
 

@@ -157,6 +157,9 @@ RULES: tuple[tuple[str, Accepts], ...] = (
     ("model.gamma", POSITIVE),
     ("model.adv_weight", number(0)),
     ("model.feature_recon", BOOL),
+    # pix2pix
+    ("model.l1_weight", number(0)),
+    ("model.*.num_downs", optional(COUNT)),
     ("model.grad_clip", optional(POSITIVE)),
     ("model.likelihood.sigma", POSITIVE),
     ("model.likelihood.learn", BOOL),
@@ -205,6 +208,18 @@ RULES: tuple[tuple[str, Accepts], ...] = (
     ("data.prepared", STR),
     ("data.prepared_dir", TEXT),
     ("data.b_style", STR),
+    # data/degrade: (degraded, clean) pairs for restoration models
+    ("data.degrade.factor", integer(2)),
+    ("data.degrade.holes", COUNT),
+    ("data.degrade.min_size", number(0, low_open=True, high=1)),
+    ("data.degrade.max_size", number(0, low_open=True, high=1)),
+    ("data.degrade.shape", Accepts((), words=("rect", "stroke"))),
+    ("data.degrade.fill", Accepts((), words=("mean", "zero"))),
+    ("data.degrade.sigma", POSITIVE),
+    ("data.degrade.min_sigma", optional(POSITIVE)),
+    ("data.degrade.kernel_size", optional(integer(3))),
+    ("data.degrade.quality", integer(1, high=100)),
+    ("data.degrade.min_quality", optional(integer(1, high=100))),
     # callbacks
     ("callbacks.evaluation.every_n_iters", integer(0)),  # 0: only after the last iteration
     ("callbacks.sample_grid.every_n_iters", integer(0)),  # 0: only the grid at the end

@@ -13,7 +13,9 @@ import lightning as L
 import torch
 from torch.utils.data import DataLoader, Dataset
 
+from ganlab.data.pairs import DegradedPairs
 from ganlab.data.resumable import Collated, ResumableLoader
+from ganlab.degrade import Degradation, NoDegradation
 from ganlab.errors import ConfigError, DatasetError, check_int
 from ganlab.pixels import to_model_range
 
@@ -129,8 +131,12 @@ class ImageDataModule(L.LightningDataModule, ABC):
         hflip: bool = False,
         limit: int | None = None,
         repeat: int | str = "auto",
+        degrade: Degradation | None = None,
     ) -> None:
         super().__init__()
+        # data/degrade=...: training batches become [degraded, clean, targets], made on the
+        # training device (on_after_batch_transfer); ``pairs(split)`` serves evaluation.
+        self.degrade = degrade if degrade is not None else NoDegradation()
         self.root = Path(root).expanduser()
         # Train on the first `limit` images of the training split only (few-shot studies);
         # evaluation's real images are not limited.
@@ -168,6 +174,20 @@ class ImageDataModule(L.LightningDataModule, ABC):
     @abstractmethod
     def make_dataset(self, split: str) -> Dataset:
         """Build the dataset for `split` ("train", "val" or "test")."""
+
+    @property
+    def paired(self) -> bool:
+        """Whether the data comes as (degraded, clean) pairs (``data/degrade`` is not none)."""
+        return self.degrade.makes_pairs
+
+    def pairs(self, split: str) -> DegradedPairs:
+        """``split`` as (degraded, clean) pairs, the same in every run (``DegradedPairs``)."""
+        if not self.paired:
+            raise ConfigError(
+                "this data has no degradation, so no (degraded, clean) pairs: choose one, e.g. "
+                "data/degrade=downsample (super-resolution) or data/degrade=mask (inpainting)."
+            )
+        return DegradedPairs(self.get_dataset(split), self.degrade)
 
     def label_spec(self) -> LabelSpec | None:
         """The targets as conditioning labels; None when the data has no usable labels."""
@@ -247,7 +267,8 @@ class ImageDataModule(L.LightningDataModule, ABC):
     def on_after_batch_transfer(self, batch, dataloader_idx: int):
         """On the training device: scale a uint8 batch (from a prepared array) to [-1, 1],
         the same transform as the image-file path's last steps, so the same pixels; then
-        the augmentation (``hflip``), whichever path the images came by."""
+        the augmentation (``hflip``), whichever path the images came by; then, for paired
+        data, the degraded inputs in front: ``[degraded, clean, targets]``."""
         if not isinstance(batch, (list, tuple)) or not batch:
             return batch
         images = batch[0]
@@ -264,6 +285,12 @@ class ImageDataModule(L.LightningDataModule, ABC):
                 else t
                 for t in batch
             ]
+        if self.paired:
+            # One seed per image from torch's CPU generator, whose state checkpoints keep
+            # (RestoreRNG): a resumed run degrades its batches as a straight run does, and each
+            # epoch sees new degradations of the same images (evaluation's are fixed: pairs()).
+            seeds = torch.randint(2**62, (batch[0].shape[0],))
+            batch = [self.degrade(batch[0], seeds), *batch]
         return batch
 
     def train_dataloader(self) -> DataLoader:

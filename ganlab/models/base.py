@@ -5,6 +5,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import ClassVar
 
 import lightning as L
 import torch
@@ -14,6 +15,7 @@ from torch import nn
 from ganlab.augment import Augment, NoAugment
 from ganlab.checkpoint_io import trainer_last_checkpoint
 from ganlab.compat import BatchNormBase, found_nonfinite, log_metrics_now, logs_due
+from ganlab.data.base import ImageDataModule
 from ganlab.errors import ConfigError, DivergedError
 from ganlab.losses.base import AdversarialLoss
 from ganlab.models.clock import Clock
@@ -152,9 +154,20 @@ class GenerativeModule(L.LightningModule, ABC):
     def nets(self) -> dict[str, nn.Module]:
         """The trained nets by attribute name (each model says which it has)."""
 
+    # Whether the model learns from (degraded, clean) pairs (``data/degrade``: Pix2Pix).
+    learns_from_pairs: ClassVar[bool] = False
+
     def check_data(self, datamodule) -> None:
         """Refuse data this model cannot train on, before any of it is loaded (ganlab-train
-        calls it); a model that takes any image data keeps this."""
+        calls it). Here: pairs for a model of images alone, whose batches would then start
+        with the degraded inputs; a model that takes any image data keeps this."""
+        paired = isinstance(datamodule, ImageDataModule) and datamodule.paired
+        if paired and not self.learns_from_pairs:
+            raise ConfigError(
+                f"{type(self).__name__} learns from images alone, but "
+                f"data.degrade ({datamodule.degrade.key()}) makes (degraded, clean) pairs: "
+                "use data/degrade=none, or a restoration model (model=pix2pix)."
+            )
 
     @abstractmethod
     def preview(self, n: int, seed: int, datamodule) -> tuple[torch.Tensor, int | None]:

@@ -3,7 +3,7 @@
 The commands and callbacks ask ``isinstance(model, ImageGenerator)`` (and so on) instead of
 probing for methods: a new model says what it offers by its bases, and the type checker sees
 the same thing as the code. ``GAN`` is an ``ImageGenerator``, ``ConditionalGAN`` a
-``LabelConditioned`` one, ``CycleGAN`` an ``ImageTranslator``.
+``LabelConditioned`` one, ``CycleGAN`` an ``ImageTranslator``, ``Pix2Pix`` a ``Restorer``.
 """
 
 from __future__ import annotations
@@ -97,3 +97,13 @@ class LikelihoodModel(ABC):
     def check_likelihood_data(self, images: torch.Tensor) -> None:
         """Raise a ConfigError when log p of ``images`` is not what it claims (a Bernoulli
         decoder's probability of grey levels, say)."""
+
+
+class Restorer(ABC):
+    """Clean images from degraded ones (``data/degrade``): the preview grid, the restoration
+    evaluation and ``ganlab-sample input=DIR``."""
+
+    @abstractmethod
+    def restore(self, degraded: torch.Tensor) -> torch.Tensor:
+        """The model's restoration of ``degraded`` inputs (the degradation's channels, in
+        [-1, 1]), in eval mode, as images in [-1, 1]."""

@@ -70,6 +70,7 @@ class ConditionalGAN(GAN, LabelConditioned):
         self.register_buffer("labels_seen", torch.zeros((), dtype=torch.float32))
 
     def check_data(self, datamodule) -> None:
+        super().check_data(datamodule)
         spec = data_labels(datamodule)
         if (spec.num_classes, spec.multi_label) != (self.num_classes, self.multi_label):
             raise ConfigError(

@@ -10,6 +10,7 @@ from ganlab.nets.csngan import ConditionalSNGANGenerator, ProjectionSNGANDiscrim
 from ganlab.nets.cyclegan import PatchDiscriminator, ResnetGenerator
 from ganlab.nets.dcgan import DCGANDiscriminator, DCGANEncoder, DCGANGenerator
 from ganlab.nets.sngan import SNGANDiscriminator, SNGANGenerator
+from ganlab.nets.unet import UnetGenerator
 
 __all__ = [
     "CBNDCGANGenerator",
@@ -25,4 +26,5 @@ __all__ = [
     "ResnetGenerator",
     "SNGANDiscriminator",
     "SNGANGenerator",
+    "UnetGenerator",
 ]

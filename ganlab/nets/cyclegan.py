@@ -207,6 +207,7 @@ class PatchDiscriminator(nn.Module):
         check_int(f"{D_KEY}.ndf", ndf, 1)
         check_int(f"{D_KEY}.n_layers", n_layers, 1)
         _check_norm(D_KEY, norm)
+        self.channels = channels  # a pair D's (pix2pix) are the input's and the image's
         self.norm = norm
         self.n_layers = n_layers
         conv = _spectral_norm if spectral_norm else (lambda m: m)

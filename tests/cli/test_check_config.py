@@ -27,7 +27,7 @@ from tests.conftest import CYCLE_TINY, TINY, compose_train, run_cli
             (
                 "data.batch_sise is not a setting of ganlab.data.MNISTDataModule; its settings "
                 "are: root, image_size, channels, batch_size, num_workers, pin_memory, "
-                "persistent_workers, drop_last, hflip, limit, repeat, download, binarize."
+                "persistent_workers, drop_last, hflip, limit, repeat, degrade, download, binarize."
             ),
         ),
     ],

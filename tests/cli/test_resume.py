@@ -9,7 +9,15 @@ import torch
 from PIL import Image
 
 from ganlab.cli.train import train
-from tests.conftest import CYCLE_TINY, TINY, TINY_EVAL, VAE_TINY, VAEGAN_TINY, compose_train
+from tests.conftest import (
+    CYCLE_TINY,
+    PIX2PIX_TINY,
+    TINY,
+    TINY_EVAL,
+    VAE_TINY,
+    VAEGAN_TINY,
+    compose_train,
+)
 
 N = 6
 STOP = ["+callbacks.stop._target_=tests.helpers.SignalAt", f"+callbacks.stop.iteration={N}"]
@@ -61,6 +69,8 @@ def cases(tmp_path):
         ],
         # A VAE-GAN with n_critic=5 (WGAN-GP), its prior draws and gradient penalty.
         "vaegan_wgan_gp": [*VAEGAN_TINY, "loss=wgan_gp"],
+        # pix2pix: each batch's masks drawn on the device from torch's generator.
+        "pix2pix_mask": [*PIX2PIX_TINY, "data/degrade=mask"],
         # Random pairing, an image pool and LR schedulers; 2 loader workers.
         "cyclegan_workers": [*CYCLE_TINY, "data.num_workers=2", "data.persistent_workers=false"],
     }
@@ -94,6 +104,7 @@ def run(out, overrides, data_dir):
         ("dcgan_wgan_gp_folder_workers", "SIGTERM"),
         ("dcgan_ada_r1", "SIGTERM"),
         ("vae_gaussian", "SIGTERM"),
+        ("pix2pix_mask", "SIGTERM"),
         ("cyclegan_workers", "SIGTERM"),
     ],
 )

@@ -22,6 +22,10 @@ def compositions() -> list[list[str]]:
         for path in sorted((CONF / group).glob("*.yaml")):
             choice = f"[{path.stem}]" if group in ("features", "metrics") else path.stem
             found.append([f"{group}={choice}"])
+    for nested in ("model/likelihood", "model/generator", "data/degrade"):  # groups in groups
+        model = {"model/likelihood": "vae", "model/generator": "pix2pix"}.get(nested, "pix2pix")
+        for path in sorted((CONF / nested).glob("*.yaml")):
+            found.append([f"model={model}", f"{nested}={path.stem}"])
     for path in sorted((CONF / "loss_model").glob("*.yaml")):
         loss, _, model = path.stem.rpartition("_")
         loss, model = (loss, model) if (CONF / "loss" / f"{loss}.yaml").exists() else (None, None)

@@ -8,6 +8,7 @@ from tests.data.conftest import CONF_DIR
 DATA = sorted(p.stem for p in CONF_DIR.glob("*.yaml"))
 # Data that has no bundled copy and no usual place: its root must be given.
 ROOT_REQUIRED = {"folder", "unpaired_folder"}
+UNPAIRED = {"celeba_unpaired", "mnist_unpaired", "unpaired_folder"}
 
 
 CLASSES = {
@@ -30,6 +31,14 @@ def test_config_matches_constructor(config_vs_signature, name):
     assert target == f"ganlab.data.{CLASSES[name]}"
     assert conf.pop("root") == ("???" if name in ROOT_REQUIRED else "${paths.data_dir}")
     defaults.pop("root")
+    # The degradation is a nested group (data/degrade=...), none by default; two unpaired
+    # domains have none to offer.
+    degrade = defaults.pop("degrade")
+    assert degrade is None
+    if name in UNPAIRED:
+        assert "defaults" not in conf
+    else:
+        assert conf.pop("defaults") == [{"degrade": "none"}, "_self_"]
     assert conf == defaults  # every argument is a key, with the same default
 
 
