@@ -77,6 +77,21 @@ class Evaluation(L.Callback):
         self.best: dict = {}
         self._last_step: int | None = None
 
+    @classmethod
+    def from_evaluator(cls, evaluator: Evaluator) -> Evaluation:
+        """The same measurement outside training (``ganlab-eval``), on an evaluator's
+        extractors, metrics, n, split, cache and batch size."""
+        callback = cls(
+            features=evaluator.extractors,
+            metrics=evaluator.metrics,
+            n=evaluator.n,
+            split=evaluator.split,
+            batch_size=evaluator.batch_size,
+            cache_dir=evaluator.cache_dir,
+        )
+        callback.evaluator = evaluator
+        return callback
+
     @property
     def monitor(self) -> str:
         """The metric that picks best.ckpt; by default the first one (e.g. FID)."""

@@ -37,20 +37,6 @@ class RestorationEvaluation(Evaluation):
     def __init__(self, *args, split: str = "test", n: int = 1000, **kwargs):
         super().__init__(*args, split=split, n=n, **kwargs)
 
-    @classmethod
-    def from_evaluator(cls, evaluator: Evaluator) -> RestorationEvaluation:
-        """The same measurement outside training (``ganlab-eval``)."""
-        callback = cls(
-            features=evaluator.extractors,
-            metrics=evaluator.metrics,
-            n=evaluator.n,
-            split=evaluator.split,
-            batch_size=evaluator.batch_size,
-            cache_dir=evaluator.cache_dir,
-        )
-        callback.evaluator = evaluator
-        return callback
-
     @property
     def monitor(self) -> str:
         return self._monitor or f"psnr_{count_tag(self.n)}"

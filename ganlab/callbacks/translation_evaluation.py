@@ -35,21 +35,6 @@ class TranslationEvaluation(Evaluation):
         super().__init__(*args, split=split, n=n, **kwargs)
         self._first_name: str | None = None
 
-    @classmethod
-    def from_evaluator(cls, evaluator: Evaluator) -> TranslationEvaluation:
-        """The same measurement outside training (``ganlab-eval``), on an evaluator's
-        extractors, metrics, n, split, cache and batch size."""
-        callback = cls(
-            features=evaluator.extractors,
-            metrics=evaluator.metrics,
-            n=evaluator.n,
-            split=evaluator.split,
-            batch_size=evaluator.batch_size,
-            cache_dir=evaluator.cache_dir,
-        )
-        callback.evaluator = evaluator
-        return callback
-
     @property
     def monitor(self) -> str:
         return self._monitor or self._first_name or "cycle_l1_a"

@@ -406,6 +406,24 @@ class AdversarialModule(GenerativeModule):
             self.augment.observe(r_t, real.shape[0])  # this process's: ADA sums over ranks
         return loss, values
 
+    def discriminator_update(
+        self, opt_d, critic, real: torch.Tensor, fake: torch.Tensor, weight: float = 1.0
+    ) -> dict | None:
+        """One update of ``self.discriminator``: ``weight`` times ``critic_loss`` of ``real``
+        against ``fake`` (detached: it does not reach G), then the loss's constraint (WGAN's
+        clipping) and the counters. Returns the values to log, or None when ``optimize``
+        skipped it (the batch then ends)."""
+        loss, values = self.critic_loss(critic, real, fake.detach())
+        if weight != 1.0:
+            loss = weight * loss
+        d = self.optimize("d", opt_d, loss, self.grad_clip_d, prefixed(values))
+        if not d.taken:
+            return None
+        self.loss.constrain(self.discriminator)  # e.g. WGAN's weight clipping
+        self.d_steps += 1
+        self.images_seen += real.shape[0] * self.trainer.world_size  # all ranks together
+        return {**d.logs, **prefixed(self.augment.logs())}
+
     def generator_loss(self, critic, fake: torch.Tensor) -> torch.Tensor:
         """G's adversarial loss: D's verdict on ``fake`` through a fresh augmentation draw
         (differentiable, so the gradient reaches G through it)."""

@@ -16,7 +16,6 @@ from ganlab.models.base import (
     OptimizerFactory,
     check_augment,
     check_critic,
-    prefixed,
     run_in_eval_mode,
 )
 from ganlab.models.capabilities import ImageGenerator
@@ -129,15 +128,9 @@ class GAN(GaussianLatents, AdversarialModule, ImageGenerator):
         critic = self.critic(cond)
 
         # D: real against G's fakes (detached: this update does not reach G).
-        d_loss, d_values = self.critic_loss(critic, real, fake.detach())
-        d = self.optimize("d", opt_d, d_loss, self.grad_clip_d, prefixed(d_values))
-        if not d.taken:
+        logs = self.discriminator_update(opt_d, critic, real, fake)
+        if logs is None:
             return
-        self.loss.constrain(self.discriminator)  # e.g. WGAN's weight clipping
-        self.d_steps += 1
-        self.images_seen += real.shape[0] * self.trainer.world_size  # all ranks together
-        logs = d.logs
-        logs.update(prefixed(self.augment.logs()))
 
         # G: D's verdict on the same fakes, through a fresh augmentation draw.
         if g_turn:

@@ -160,17 +160,11 @@ class Pix2Pix(AdversarialModule, Restorer):
             restored = self.generator(degraded)
         real = torch.cat([degraded, clean], 1)
         fake = torch.cat([degraded, restored], 1)
-        d_loss, d_values = self.critic_loss(self.discriminator, real, fake.detach())
-        d = self.optimize(
-            "d", opt_d, self.d_loss_weight * d_loss, self.grad_clip_d, prefixed(d_values)
+        logs = self.discriminator_update(
+            opt_d, self.discriminator, real, fake, weight=self.d_loss_weight
         )
-        if not d.taken:
+        if logs is None:
             return
-        self.loss.constrain(self.discriminator)
-        self.d_steps += 1
-        self.images_seen += clean.shape[0] * self.trainer.world_size
-        logs = d.logs
-        logs.update(prefixed(self.augment.logs()))
         if g_turn:
             self.toggle_optimizer(opt_g)  # D's parameters need no gradients here
             loss, values = self.g_objective(fake, restored, clean)

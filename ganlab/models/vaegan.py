@@ -127,15 +127,9 @@ class VAEGAN(VariationalAutoencoder, AdversarialModule):
             terms = self.elbo_terms(real, encoder_share=1.0 / self.gamma)
             fake = self.fakes(terms["z"])
 
-        d_loss, d_values = self.critic_loss(self.discriminator, real, fake.detach())
-        d = self.optimize("d", opt_d, d_loss, self.grad_clip_d, prefixed(d_values))
-        if not d.taken:
+        logs = self.discriminator_update(opt_d, self.discriminator, real, fake)
+        if logs is None:
             return
-        self.loss.constrain(self.discriminator)
-        self.d_steps += 1
-        self.images_seen += real.shape[0] * self.trainer.world_size
-        logs = d.logs
-        logs.update(prefixed(self.augment.logs()))
 
         if g_turn:
             self.toggle_optimizer(opt_vae)  # D's parameters need no gradients here

@@ -44,6 +44,15 @@ def _check_norm(key: str, norm: str) -> str:
     return norm
 
 
+def check_dropout(key: str, dropout) -> float:
+    """A generator's dropout probability, a number in [0, 1), or a ConfigError naming ``key``."""
+    if isinstance(dropout, bool) or not isinstance(dropout, (int, float)):
+        raise ConfigError(f"{key}.dropout must be a number in [0, 1), got {dropout!r}.")
+    if not 0.0 <= dropout < 1.0:
+        raise ConfigError(f"{key}.dropout must be in [0, 1), got {dropout!r}.")
+    return dropout
+
+
 def receptive_field(n_layers: int) -> int:
     """Side of the input patch that one output logit of ``PatchDiscriminator`` sees.
 
@@ -148,10 +157,7 @@ class ResnetGenerator(nn.Module):
         check_int(f"{G_KEY}.n_blocks", n_blocks, 0)
         check_int(f"{G_KEY}.n_downsampling", n_downsampling, 0)
         _check_norm(G_KEY, norm)
-        if isinstance(dropout, bool) or not isinstance(dropout, (int, float)):
-            raise ConfigError(f"{G_KEY}.dropout must be a number in [0, 1), got {dropout!r}.")
-        if not 0.0 <= dropout < 1.0:
-            raise ConfigError(f"{G_KEY}.dropout must be in [0, 1), got {dropout!r}.")
+        check_dropout(G_KEY, dropout)
         if image_size is not None:
             check_image_size(image_size, n_downsampling)
         self.in_channels, self.out_channels = in_channels, out_channels

@@ -14,7 +14,7 @@ import torch
 from torch import nn
 
 from ganlab.errors import ConfigError, check_int
-from ganlab.nets.cyclegan import BIASED_NORMS, NORMS, _check_norm, cyclegan_init
+from ganlab.nets.cyclegan import BIASED_NORMS, NORMS, _check_norm, check_dropout, cyclegan_init
 
 G_KEY = "model.generator"
 MAX_AUTO_DOWNS = 8  # unet_256: 256 halves to a 1x1 bottleneck
@@ -96,10 +96,7 @@ class UnetGenerator(nn.Module):
         check_int(f"{G_KEY}.out_channels", out_channels, 1)
         check_int(f"{G_KEY}.ngf", ngf, 1)
         _check_norm(G_KEY, norm)
-        if isinstance(dropout, bool) or not isinstance(dropout, (int, float)):
-            raise ConfigError(f"{G_KEY}.dropout must be a number in [0, 1), got {dropout!r}.")
-        if not 0.0 <= dropout < 1.0:
-            raise ConfigError(f"{G_KEY}.dropout must be in [0, 1), got {dropout!r}.")
+        check_dropout(G_KEY, dropout)
         if num_downs is None:
             if image_size is None:
                 raise ConfigError(

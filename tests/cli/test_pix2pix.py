@@ -58,8 +58,9 @@ def test_a_mask_model_restores_clean_images_degraded_first(run_train, tmp_path):
     args = [f"ckpt_path={out}/checkpoints/last.ckpt", f"input={tmp_path}/clean"]
     res = run_cli("sample", *args, f"out={tmp_path}/x", cwd=tmp_path)
     assert res.returncode == 1
-    assert "a mask), which images alone do not have: give clean images with degrade=true" in (
-        res.stderr.strip().splitlines()[-1]
+    assert (
+        "a mask), which images alone do not have: give clean images with degrade=true"
+        in (res.stderr.strip().splitlines()[-1])
     )
     res = run_cli("sample", *args, "degrade=true", f"out={tmp_path}/grid.png", cwd=tmp_path)
     assert res.returncode == 0, res.stderr
