@@ -102,7 +102,10 @@ def test_one_optimisation_step_changes_every_parameter():
     g, d = SNGANGenerator(32, 3, nz=16, ngf=16), SNGANDiscriminator(32, 3, ndf=16)
     params = [*g.parameters(), *d.parameters()]
     before = [p.detach().clone() for p in params]
-    opt = torch.optim.Adam(params, lr=2e-4, betas=(0.0, 0.9))
+    # eps far below any gradient: each parameter then moves by about lr, however small its
+    # gradient (a conv bias before BatchNorm has almost none, and with the default 1e-8 its
+    # step fell below float32's resolution in a single-threaded run).
+    opt = torch.optim.Adam(params, lr=2e-4, betas=(0.0, 0.9), eps=1e-30)
     real = torch.rand(4, 3, 32, 32) * 2 - 1
     # The logistic D loss: softplus never saturates to a zero gradient (the hinge can), and
     # unlike a difference of means it does not cancel D's output bias.
