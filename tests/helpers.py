@@ -12,6 +12,7 @@ from torch import nn
 
 from ganlab.losses import JSLoss
 from ganlab.metrics.extractors import FeatureExtractor
+from ganlab.stylize import StyleNet
 
 
 class Projection(FeatureExtractor):
@@ -163,3 +164,22 @@ class FullDiskOnRank0(L.Callback):
     def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx) -> None:
         if trainer.is_global_zero and pl_module.g_steps == self.iteration:
             raise OSError(errno.ENOSPC, "No space left on device", "checkpoints/last.ckpt")
+
+
+class TinyStyleNet(StyleNet):
+    """A small random conv net standing in for VGG-19 (seeded: the same every time)."""
+
+    content_layer = "relu2"
+    style_layers = ("relu1", "relu2")
+    style_weight = 1e6
+
+    def __init__(self, weights_path=None, avg_pool=True):  # VGG-19's keys, for the CLI's config
+        torch.manual_seed(0)
+        layers = {
+            "conv1": nn.Conv2d(3, 8, 3, padding=1),
+            "relu1": nn.ReLU(),
+            "conv2": nn.Conv2d(8, 8, 3, stride=2, padding=1),
+            "relu2": nn.ReLU(),
+            "conv3": nn.Conv2d(8, 8, 3, padding=1),  # after the last layer used: never run
+        }
+        super().__init__(nn.ModuleDict(layers))
