@@ -14,7 +14,7 @@ from tests.conftest import TINY, run_cli
             ["model=dcgn"],
             (
                 "model=dcgn is not a choice. Did you mean dcgan? "
-                "The choices for model are: cdcgan, csngan, cyclegan, dcgan, sngan, vae, vaegan."
+                "The choices for model are: cdcgan, csngan, cyclegan, dcgan, pix2pix, sngan, vae, vaegan."
             ),
         ),
         (
