@@ -4,7 +4,9 @@
 # 10,000 real ones (the training digits; the 10,000 test digits for the few-shot mnist100_*).
 # The VAEs (mnist_vae*), trained on binarised digits, are measured against the same grey-level
 # training digits as the GANs (data=mnist), and mnist_vae's test NLL by the IWAE bound goes
-# to reproduce/results/<experiment>.nll.json.
+# to reproduce/results/<experiment>.nll.json. The restorations (sr_*, inpaint_*) report PSNR,
+# SSIM, fid/kid_inception_2k of the first 2,000 test digits restored, and the same for the
+# degradation's classical baseline.
 #
 #   GANLAB_INCEPTION_WEIGHTS=/path/to/pt_inception-2015-12-05-fid.pth bash reproduce/run.sh mnist_dcgan_js
 #
@@ -20,16 +22,19 @@ bin=${GANLAB_BIN:-$root/.venv/bin}
 run=${GANLAB_REPRO_DIR:-$root/reproduce/runs}/$exp
 results=$root/reproduce/results
 split=train
+n=10000
 reference=()
 case $exp in
   mnist100_*) split=test ;;
   mnist_vae*) reference=(data=mnist) ;;
+  # Restoration: the first 2,000 test digits restored (and the baseline's) against clean.
+  sr_*|inpaint_*) split=test n=2000 ;;
 esac
 mkdir -p "$run" "$results"
 "$bin/ganlab-train" "experiment=$exp" "hydra.run.dir=$run" resume=auto logger=csv "$@"
 cp "$run/summary.json" "$results/$exp.summary.json"
 "$bin/ganlab-eval" "ckpt_path=$run/checkpoints/last.ckpt" "features=[inception]" \
-  "metrics=[fid,kid]" n=10000 "split=$split" "${reference[@]}" "report=$results/$exp.json"
+  "metrics=[fid,kid]" "n=$n" "split=$split" "${reference[@]}" "report=$results/$exp.json"
 if [ "$exp" = mnist_vae ]; then
   "$bin/ganlab-eval" "ckpt_path=$run/checkpoints/last.ckpt" "metrics=[nll]" \
     metrics.nll.k=1000 metrics.nll.n=1000 "report=$results/$exp.nll.json"
