@@ -68,6 +68,13 @@ class Evaluation(L.Callback):
                 "(ganlab-eval ckpt_path=... metrics=[nll]), not during training; a VAE logs "
                 "its validation ELBO (val/elbo) as it trains."
             )
+        if not features or not metrics:
+            empty = "features" if not features else "metrics"
+            raise ConfigError(
+                f"{empty}=[] leaves the evaluation callback nothing to measure: name some "
+                "(features=[mnistnet] metrics=[fid]) or train without it: "
+                "~callbacks.evaluation."
+            )
         self.features, self.metrics = dict(features), dict(metrics)
         self.every_n_iters, self.n, self.split = every_n_iters, n, split
         self.batch_size, self.cache_dir, self.seed = batch_size, cache_dir, seed

@@ -4,7 +4,7 @@ import pytest
 
 from ganlab.cli.overrides import check_overrides
 from ganlab.errors import ConfigError
-from tests.conftest import TINY, run_cli
+from tests.conftest import SMALL, TINY, run_cli
 
 
 @pytest.mark.parametrize(
@@ -135,3 +135,13 @@ def test_own_config_folders_add_choices(own_configs):
     assert ", mnist_unpaired, my_digits, unpaired_folder." in str(err.value)
     with pytest.raises(ConfigError, match="--config-dir nowhere: there is no such folder"):
         check_overrides("train", ["--config-dir", "nowhere", "data=mnist"])
+
+
+@pytest.mark.parametrize("emptied", ["features", "metrics"])
+def test_emptying_the_evaluation_protocol_says_how_to_train_without_it(tmp_path, emptied):
+    res = run_cli("train", *SMALL, f"{emptied}=[]", cwd=tmp_path)
+    assert res.returncode == 1
+    assert res.stderr.strip() == (
+        f"ganlab: error: {emptied}=[] leaves the evaluation callback nothing to measure: name "
+        "some (features=[mnistnet] metrics=[fid]) or train without it: ~callbacks.evaluation."
+    )
