@@ -2,8 +2,8 @@
 # Train one experiment of the README's "Reproduced results" table and measure it under the
 # table's protocol: fid/kid_inception_10k of last.ckpt, 10,000 generated images against
 # 10,000 real ones (the training digits; the 10,000 test digits for the few-shot mnist100_*).
-# The VAEs (mnist_vae*), trained on binarised digits, are measured against the same grey-level
-# training digits as the GANs (data=mnist), and mnist_vae's test NLL by the IWAE bound goes
+# The VAEs (mnist_vae*; mnist_vae trains on binarised digits) are measured against the same
+# grey-level training digits as the GANs (data=mnist), and mnist_vae's test NLL by the IWAE bound goes
 # to reproduce/results/<experiment>.nll.json. The restorations (sr_*, inpaint_*) report PSNR,
 # SSIM, fid/kid_inception_2k of the first 2,000 test digits restored, and the same for the
 # degradation's classical baseline.
