@@ -53,6 +53,20 @@ def check_dropout(key: str, dropout) -> float:
     return dropout
 
 
+def check_image_generator(
+    key: str, in_channels: int, out_channels: int | None, ngf: int, norm: str, dropout
+) -> int:
+    """The settings every image-to-image generator here shares (ResNet, U-Net), checked with
+    ``key`` in the messages; returns ``out_channels`` (None: as many as ``in_channels``)."""
+    out_channels = in_channels if out_channels is None else out_channels
+    check_int(f"{key}.in_channels", in_channels, 1)
+    check_int(f"{key}.out_channels", out_channels, 1)
+    check_int(f"{key}.ngf", ngf, 1)
+    _check_norm(key, norm)
+    check_dropout(key, dropout)
+    return out_channels
+
+
 def receptive_field(n_layers: int) -> int:
     """Side of the input patch that one output logit of ``PatchDiscriminator`` sees.
 
@@ -150,14 +164,9 @@ class ResnetGenerator(nn.Module):
         image_size: int | None = None,
     ):
         super().__init__()
-        out_channels = in_channels if out_channels is None else out_channels
-        check_int(f"{G_KEY}.in_channels", in_channels, 1)
-        check_int(f"{G_KEY}.out_channels", out_channels, 1)
-        check_int(f"{G_KEY}.ngf", ngf, 1)
+        out_channels = check_image_generator(G_KEY, in_channels, out_channels, ngf, norm, dropout)
         check_int(f"{G_KEY}.n_blocks", n_blocks, 0)
         check_int(f"{G_KEY}.n_downsampling", n_downsampling, 0)
-        _check_norm(G_KEY, norm)
-        check_dropout(G_KEY, dropout)
         if image_size is not None:
             check_image_size(image_size, n_downsampling)
         self.in_channels, self.out_channels = in_channels, out_channels

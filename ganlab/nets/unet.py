@@ -14,7 +14,7 @@ import torch
 from torch import nn
 
 from ganlab.errors import ConfigError, check_int
-from ganlab.nets.cyclegan import BIASED_NORMS, NORMS, _check_norm, check_dropout, cyclegan_init
+from ganlab.nets.cyclegan import BIASED_NORMS, NORMS, check_image_generator, cyclegan_init
 
 G_KEY = "model.generator"
 MAX_AUTO_DOWNS = 8  # unet_256: 256 halves to a 1x1 bottleneck
@@ -91,12 +91,7 @@ class UnetGenerator(nn.Module):
         image_size: int | None = None,
     ):
         super().__init__()
-        out_channels = in_channels if out_channels is None else out_channels
-        check_int(f"{G_KEY}.in_channels", in_channels, 1)
-        check_int(f"{G_KEY}.out_channels", out_channels, 1)
-        check_int(f"{G_KEY}.ngf", ngf, 1)
-        _check_norm(G_KEY, norm)
-        check_dropout(G_KEY, dropout)
+        out_channels = check_image_generator(G_KEY, in_channels, out_channels, ngf, norm, dropout)
         if num_downs is None:
             if image_size is None:
                 raise ConfigError(
