@@ -166,6 +166,9 @@ def train(cfg: DictConfig) -> dict:
         if cfg.get("speed"):
             model.speed = instantiate(cfg.speed)
         model.check_data(datamodule)  # e.g. a translation model needs two domains
+        # The callbacks check their settings before any logger writes a thing (an offline
+        # wandb run folder, hparams.yaml): a refused config leaves no empty records behind.
+        callbacks = [instantiate(c) for c in (cfg.get("callbacks") or {}).values() if c]
         loggers = [
             ResumableCSVLogger(out, name="", version="")
         ]  # metrics.csv, whatever else is chosen
@@ -174,7 +177,6 @@ def train(cfg: DictConfig) -> dict:
         for logger in loggers:
             logger.log_hyperparams(hparams)
         summary = RunSummary(out, info)
-        callbacks = [instantiate(c) for c in (cfg.get("callbacks") or {}).values() if c]
         callbacks += [summary, ConfigInCheckpoint(cfg), CheckpointOnInterrupt(), RestoreRNG()]
         max_steps = model.clock.steps(cfg.max_iters)  # Lightning's unit (models/clock.py)
         # No profiler chosen: Lightning's records nothing, ganlab's does so at no cost.

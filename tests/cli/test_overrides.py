@@ -145,3 +145,6 @@ def test_emptying_the_evaluation_protocol_says_how_to_train_without_it(tmp_path,
         f"ganlab: error: {emptied}=[] leaves the evaluation callback nothing to measure: name "
         "some (features=[mnistnet] metrics=[fid]) or train without it: ~callbacks.evaluation."
     )
+    # Refused before any logger wrote its records: the run folder holds why, nothing else.
+    (run,) = (tmp_path / "outputs" / "train" / "runs").iterdir()
+    assert sorted(p.name for p in run.iterdir()) == [".hydra", "summary.json", "train.log"]
